@@ -1,0 +1,651 @@
+/**
+ * The cache object: wires the index, the recency list, the expiry heap, loads, weak values
+ * and the synchronous guard into the public members.
+ *
+ * Implementation notes
+ *
+ * State (one cache object; every field is written only here, in synchronous sections):
+ * - `index`: key -> entry (keyIndex.ts). Holds pending and resolved entries.
+ * - `lru`: resolved entries in recency order (lru.ts); its size is the cache's size.
+ * - `heap`: resolved entries with a finite expiry, soonest first (expiry.ts).
+ * - `pending`: every load in flight, so that closing the cache can answer all waiters.
+ * - `counters`: the stats (stats.ts).
+ * - `weak`: weak-value bookkeeping (weak.ts), when `weakValues` is on.
+ * - `closed`: set once, when the cache's scope closes.
+ *
+ * Lifecycle of an entry: a miss puts a pending entry with a fresh `Load` in the index and
+ * forks the load as a fiber of the cache (on the runtime captured at build time, in the
+ * cache's `FiberSet`), then the caller awaits the load's `Deferred`. The fiber's exit
+ * observer (`onLoadExit`) runs for every kind of `Exit`: it writes the result into the entry
+ * (if the entry and its loading slot are still the ones this load created), evicts beyond
+ * `capacity`, and only then completes the `Deferred`, so a waiter that retries the moment it
+ * sees a failure finds the failed entry already gone and starts a fresh load.
+ *
+ * No section that changes state yields: JavaScript runs one fiber step at a time, so every
+ * method body below is atomic with respect to other fibers. Whatever crosses a yield (a
+ * waiter resuming, a load finishing) re-checks its tokens: `index.get(key) === entry` and
+ * `entry.load === load` (see entry.ts).
+ *
+ * Uninterruptible regions: none are needed. The exit observer runs outside the fiber's
+ * interruptible evaluation, so no interruption can cut a load's bookkeeping in half.
+ *
+ * Tolerated races:
+ * - A load ends after its entry was invalidated, replaced by `set`, or evicted: its waiters
+ *   get its result, the index is left alone.
+ * - A waiter is interrupted just as its load completes: the load has its result, so the
+ *   detach finds nothing to abandon.
+ * - The clock steps backwards: entries live longer than planned; nothing crashes.
+ */
+import type { Context, Scope } from "effect"
+import {
+  Cause,
+  type Clock,
+  Deferred,
+  Effect,
+  Exit,
+  type Fiber,
+  FiberId,
+  FiberSet,
+  Layer,
+  Option,
+  Queue,
+  Runtime
+} from "effect"
+import {
+  CacheClosedError,
+  type ChronoCacheError,
+  CircularLoadError,
+  InvalidOptionsError,
+  LoadPendingError,
+  LoadTimeoutError,
+  ReentrantAccessError
+} from "../CacheError.js"
+import type { CacheStats } from "../CacheStats.js"
+import type { ChronoCache, Options, PromiseOptions, TypeId as TypeIdType } from "../ChronoCache.js"
+import { Entry, Load, PENDING, RESOLVED } from "./entry.js"
+import { ExpiryHeap } from "./expiry.js"
+import { hashOf, KeyIndex } from "./keyIndex.js"
+import { answerOf, loadEffect } from "./load.js"
+import { Lru } from "./lru.js"
+import { type Config, millisOfUserDuration, validate } from "./options.js"
+import { Counters } from "./stats.js"
+import { cacheOwners, runningInside } from "./sync.js"
+import { addEdge, currentLoad, findCycle, removeEdge } from "./waitGraph.js"
+import { isWeakable, type WeakCell, WeakValues } from "./weak.js"
+
+/** @internal */
+export const TypeId: TypeIdType = Symbol.for("chronocache/ChronoCache") as TypeIdType
+
+type Answer<V, E> = Exit.Exit<V, E | ChronoCacheError>
+type RunFork<R> = <A, E>(effect: Effect.Effect<A, E, R>) => Fiber.RuntimeFiber<A, E>
+
+const EXPIRED = 0
+const SIZE = 1
+const COLLECTED = 2
+
+/** @internal */
+export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
+  readonly [TypeId]: TypeIdType = TypeId
+  private readonly index = new KeyIndex<K, V, E>()
+  private readonly lru = new Lru<K, V, E>()
+  private readonly heap = new ExpiryHeap<K, V, E>()
+  private readonly pending = new Set<Load>()
+  private readonly counters = new Counters()
+  private readonly timed: boolean
+  private closed = false
+
+  constructor(
+    private readonly config: Config<K, V, E, R>,
+    /** Identity of this cache in the `cacheOwners` FiberRef of its own fibers. */
+    private readonly owner: object,
+    private readonly clock: Clock.Clock,
+    private readonly runFork: RunFork<R>,
+    private readonly runtime: Runtime.Runtime<never>,
+    private readonly weak: WeakValues | undefined
+  ) {
+    this.timed = config.timeToLiveFn !== undefined || config.timeToLiveMillis !== Infinity ||
+      config.timeToIdleMillis !== Infinity
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reads
+
+  get(key: K): Effect.Effect<V, E | ChronoCacheError> {
+    return Effect.suspend(() => this.getNow(key))
+  }
+
+  private getNow(key: K): Effect.Effect<V, E | ChronoCacheError> {
+    if (this.closed) return Effect.fail(this.closedError())
+    if (this.weak !== undefined && this.weak.overflowed) this.reconcile()
+    const entry = this.index.get(key)
+    if (entry !== undefined) {
+      if (entry.state === RESOLVED) {
+        const answer = this.readResolved(entry)
+        if (answer !== undefined) {
+          this.counters.hits++
+          return answer
+        }
+      }
+      // Pending, or a stale value whose refresh is in flight (readResolved demoted it).
+      if (entry.load !== undefined && entry.state === PENDING) {
+        this.counters.hits++
+        this.counters.joins++
+        return this.awaitLoad(entry.load)
+      }
+    }
+    this.counters.misses++
+    return this.awaitLoad(this.startLoad(key, undefined))
+  }
+
+  getOption(key: K): Effect.Effect<Option.Option<V>, ChronoCacheError> {
+    return Effect.suspend(() => this.closed ? Effect.fail(this.closedError()) : Effect.succeed(this.peek(key)))
+  }
+
+  getOptionSync(key: K): Option.Option<V> {
+    return this.closed ? Option.none() : this.peek(key)
+  }
+
+  /** A fresh success for `key`, counted as a read for recency and idle time. */
+  private peek(key: K): Option.Option<V> {
+    if (this.weak !== undefined && this.weak.overflowed) this.reconcile()
+    const entry = this.index.get(key)
+    if (entry === undefined || entry.state !== RESOLVED) return Option.none()
+    const answer = this.readResolved(entry)
+    if (answer === undefined || answer._tag !== "Success") return Option.none()
+    if (entry.weak !== undefined) return Option.some(answer.value)
+    return entry.option ??= Option.some(answer.value)
+  }
+
+  contains(key: K): Effect.Effect<boolean, ChronoCacheError> {
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.fail(this.closedError())
+      const entry = this.index.get(key)
+      if (entry === undefined) return Effect.succeed(false)
+      return Effect.succeed(entry.load !== undefined || this.isFresh(entry, this.now()))
+    })
+  }
+
+  /**
+   * The stored answer of a resolved entry, touching it as a read; or `undefined` when it is
+   * stale (expired, or its weak value collected), in which case the entry is removed, or
+   * demoted to pending when a refresh of it is in flight.
+   */
+  private readResolved(entry: Entry<K, V, E>): Answer<V, E> | undefined {
+    let now = 0
+    if (this.timed) {
+      now = this.now()
+      if (!this.isFresh(entry, now)) {
+        this.drop(entry, EXPIRED)
+        return undefined
+      }
+      entry.lastAccess = now
+    }
+    this.lru.touch(entry)
+    const cell = entry.weak
+    if (cell === undefined) return entry.exit!
+    const value = cell.ref.deref()
+    if (value === undefined) {
+      this.drop(entry, COLLECTED)
+      return undefined
+    }
+    return Exit.succeed(value as V)
+  }
+
+  private isFresh(entry: Entry<K, V, E>, now: number): boolean {
+    if (entry.state !== RESOLVED) return false
+    return now < entry.expiresAt && now < entry.lastAccess + this.config.timeToIdleMillis
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Loads
+
+  /** Starts a load for `key`: into a new pending entry, or as a refresh of `existing`. */
+  private startLoad(key: K, existing: Entry<K, V, E> | undefined): Load {
+    const entry = existing ?? new Entry<K, V, E>(key, hashOf(key))
+    const load = new Load(key, entry as Entry, Deferred.unsafeMake(FiberId.none), this.now(), existing !== undefined)
+    entry.load = load
+    if (existing === undefined) this.index.set(entry)
+    this.pending.add(load)
+    // The fork runs the lookup at once, up to its first suspension; a lookup that never
+    // suspends has finished when `runFork` returns, and the observer below runs at once.
+    const fiber = this.runFork(loadEffect(this.config, key, load))
+    load.fiber = fiber
+    fiber.addObserver((exit) => this.onLoadExit(entry, load, exit))
+    return load
+  }
+
+  private onLoadExit(entry: Entry<K, V, E>, load: Load, exit: Exit.Exit<V, E | LoadTimeoutError>): void {
+    this.pending.delete(load)
+    load.waitsFor = undefined
+    if (this.closed) return // close() has answered the waiters already.
+    const now = this.now()
+    this.counters.totalLoadTimeMillis += Math.max(0, now - load.startedAt)
+    let answer: Answer<V, E> = answerOf(exit, entry.key)
+    if (answer._tag === "Success" && this.weak !== undefined && !isWeakable(answer.value)) {
+      answer = Exit.fail(
+        new InvalidOptionsError({
+          option: "weakValues",
+          reason: `the lookup of key ${String(entry.key)} produced a ${typeof answer
+            .value}; weak values must be objects`
+        })
+      )
+    }
+    const owned = entry.load === load && this.index.get(entry.key) === entry
+    if (owned) entry.load = undefined
+    if (answer._tag === "Success") {
+      this.counters.loadSuccesses++
+      if (owned) this.store(entry, answer, exit as Exit.Exit<V, E>, now, !load.isRefresh)
+    } else {
+      this.counters.loadFailures++
+      if (load.timedOut) this.counters.loadTimeouts++
+      if (owned) {
+        if (load.isRefresh && entry.state === RESOLVED) {
+          this.counters.refreshFailures++ // the old value stays
+        } else if (load.timedOut || answer !== exit) {
+          this.remove(entry) // failures the cache made itself are never kept
+        } else {
+          this.store(entry, answer, exit as Exit.Exit<V, E>, now, true)
+        }
+      }
+    }
+    load.result = answer
+    Deferred.unsafeDone(load.deferred as Deferred.Deferred<V, E | ChronoCacheError>, answer)
+  }
+
+  /**
+   * Waits for `load`. A waiter that is itself a load records the wait, and is refused with
+   * `CircularLoadError` when the wait would close a cycle. An interrupted waiter detaches
+   * only itself.
+   */
+  private awaitLoad(load: Load): Effect.Effect<V, E | ChronoCacheError> {
+    const done = load.result
+    if (done !== undefined) return done as Answer<V, E>
+    return Effect.withFiberRuntime((fiber) => {
+      const result = load.result
+      if (result !== undefined) return result as Answer<V, E>
+      const me = fiber.getFiberRef(currentLoad)
+      const wait = this.waitFor(load)
+      if (me === undefined) return wait
+      const cycle = findCycle(me, load)
+      if (cycle !== undefined) return Effect.fail(new CircularLoadError({ keys: cycle }))
+      addEdge(me, load)
+      return Effect.ensuring(wait, Effect.sync(() => removeEdge(me, load)))
+    })
+  }
+
+  private waitFor(load: Load): Effect.Effect<V, E | ChronoCacheError> {
+    return Effect.suspend(() => {
+      load.waiters++
+      return Effect.onInterrupt(
+        Deferred.await(load.deferred as Deferred.Deferred<V, E | ChronoCacheError>),
+        () => Effect.sync(() => this.detach(load))
+      )
+    })
+  }
+
+  private detach(load: Load): void {
+    load.waiters--
+    if (load.waiters > 0 || load.result !== undefined || this.config.abandonedLoads !== "interrupt") return
+    // Every waiter left a load nobody wants any more: stop it and forget its entry.
+    load.abandoned = true
+    const entry = load.entry as Entry<K, V, E>
+    if (entry.load === load) {
+      entry.load = undefined
+      if (entry.state === PENDING) this.index.delete(entry)
+    }
+    load.fiber?.unsafeInterruptAsFork(FiberId.none)
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Writes
+
+  /**
+   * Writes a result into `entry` and links it, or removes the entry when the result's
+   * time-to-live is zero. `fresh` stamps the entry as just accessed (a new load or a write;
+   * not a refresh, which replaces a value nobody just read).
+   */
+  private store(entry: Entry<K, V, E>, answer: Answer<V, E>, exit: Exit.Exit<V, E>, now: number, fresh: boolean) {
+    const config = this.config
+    const ttl = config.timeToLiveFn !== undefined
+      ? millisOfUserDuration(config.timeToLiveFn(exit, entry.key))
+      : answer._tag === "Success"
+      ? config.timeToLiveMillis
+      : 0
+    if (!(ttl > 0) || config.timeToIdleMillis <= 0) {
+      this.remove(entry)
+      return
+    }
+    if (entry.weak !== undefined) {
+      this.weak!.release(entry.weak)
+      entry.weak = undefined
+    }
+    if (this.weak !== undefined && answer._tag === "Success") {
+      entry.weak = this.weak.hold(answer.value as object, entry as Entry)
+      entry.exit = undefined
+    } else {
+      entry.exit = answer as Exit.Exit<V, E>
+    }
+    entry.option = undefined
+    entry.expiresAt = ttl === Infinity ? Infinity : now + ttl
+    if (fresh || entry.state !== RESOLVED) entry.lastAccess = now
+    entry.state = RESOLVED
+    if (!this.lru.isLinked(entry)) this.lru.push(entry)
+    else if (fresh) this.lru.touch(entry)
+    if (entry.expiresAt !== Infinity) this.heap.upsert(entry)
+    else this.heap.remove(entry)
+    this.evictOverflow()
+  }
+
+  set(key: K, value: V): Effect.Effect<void, ChronoCacheError> {
+    return Effect.suspend((): Effect.Effect<void, ChronoCacheError> => {
+      if (this.closed) return Effect.fail(this.closedError())
+      if (this.weak !== undefined && !isWeakable(value)) {
+        return Effect.fail(
+          new InvalidOptionsError({ option: "weakValues", reason: `set of key ${String(key)} with a ${typeof value}` })
+        )
+      }
+      let entry = this.index.get(key)
+      if (entry === undefined || entry.load !== undefined) {
+        // A load in flight for this key loses to the set: a new entry takes the key, so the
+        // load's ownership check fails and its result reaches only its own waiters.
+        if (entry !== undefined) this.remove(entry)
+        entry = new Entry<K, V, E>(key, hashOf(key))
+        this.index.set(entry)
+      }
+      const exit = Exit.succeed(value)
+      this.store(entry, exit, exit, this.now(), true)
+      return Effect.void
+    })
+  }
+
+  refresh(key: K): Effect.Effect<void, E | ChronoCacheError> {
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.fail(this.closedError())
+      const entry = this.index.get(key)
+      // A load already in flight (first load or refresh) is joined rather than doubled.
+      const load = entry === undefined
+        ? this.startLoad(key, undefined)
+        : entry.load ?? this.startLoad(key, entry)
+      return Effect.asVoid(this.awaitLoad(load))
+    })
+  }
+
+  invalidate(key: K): Effect.Effect<void, ChronoCacheError> {
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.fail(this.closedError())
+      const entry = this.index.get(key)
+      if (entry !== undefined) this.remove(entry)
+      return Effect.void
+    })
+  }
+
+  get invalidateAll(): Effect.Effect<void, ChronoCacheError> {
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.fail(this.closedError())
+      this.clear()
+      return Effect.void
+    })
+  }
+
+  get size(): Effect.Effect<number, ChronoCacheError> {
+    return Effect.suspend(() => this.closed ? Effect.fail(this.closedError()) : Effect.succeed(this.lru.size))
+  }
+
+  get cacheStats(): Effect.Effect<CacheStats, ChronoCacheError> {
+    return Effect.suspend(() => this.closed ? Effect.fail(this.closedError()) : Effect.succeed(this.statsNow()))
+  }
+
+  /** @internal */
+  statsNow(): CacheStats {
+    const weak = this.weak
+    return this.counters.snapshot(this.lru.size, this.pending.size, {
+      cleanupQueueDepth: weak === undefined ? 0 : weak.queueDepth(),
+      cleanupOverflows: weak === undefined ? 0 : weak.overflows,
+      reconciliations: weak === undefined ? 0 : weak.reconciliations
+    })
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Removal and eviction
+
+  /** Removes `entry` from every structure (a no-op for structures it is not in). */
+  private remove(entry: Entry<K, V, E>): void {
+    this.index.delete(entry)
+    if (this.lru.isLinked(entry)) this.lru.remove(entry)
+    this.heap.remove(entry)
+    if (entry.weak !== undefined) {
+      this.weak!.release(entry.weak)
+      entry.weak = undefined
+    }
+    entry.exit = undefined
+    entry.option = undefined
+  }
+
+  /**
+   * Drops a stale resolved entry (expired, or its value collected), counting the cause. With
+   * a refresh in flight the entry stays, demoted to pending, so readers join the refresh.
+   */
+  private drop(entry: Entry<K, V, E>, cause: number): void {
+    if (cause === EXPIRED) this.counters.evictedExpired++
+    else if (cause === COLLECTED) this.counters.evictedCollected++
+    else this.counters.evictedSize++
+    if (entry.load === undefined) {
+      this.remove(entry)
+      return
+    }
+    this.lru.remove(entry)
+    this.heap.remove(entry)
+    if (entry.weak !== undefined) {
+      this.weak!.release(entry.weak)
+      entry.weak = undefined
+    }
+    entry.exit = undefined
+    entry.option = undefined
+    entry.state = PENDING
+  }
+
+  /** Evicts from the cold end until `capacity` holds, dead weak entries first. */
+  private evictOverflow(): void {
+    const lru = this.lru
+    if (lru.size <= this.config.capacity) return
+    if (this.weak !== undefined) this.drainNotices()
+    while (lru.size > this.config.capacity) {
+      const victim = lru.tail!
+      const dead = victim.weak !== undefined && victim.weak.ref.deref() === undefined
+      this.drop(victim, dead ? COLLECTED : SIZE)
+    }
+  }
+
+  private clear(): void {
+    for (const entry of this.index.values()) {
+      if (entry.weak !== undefined) this.weak!.release(entry.weak)
+      entry.weak = undefined
+      entry.exit = undefined
+      entry.option = undefined
+      entry.prev = undefined
+      entry.next = undefined
+      entry.heapIndex = -1
+    }
+    this.index.clear()
+    this.lru.clear()
+    this.heap.clear()
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Background work: the sweeper and weak cleanup
+
+  /** Reclaims expired entries (soonest first, then idle from the cold end) and dead weak ones. */
+  sweep(): void {
+    if (this.closed) return
+    const now = this.now()
+    for (let top = this.heap.peek(); top !== undefined && top.expiresAt <= now; top = this.heap.peek()) {
+      this.drop(top, EXPIRED)
+    }
+    const idle = this.config.timeToIdleMillis
+    if (idle !== Infinity) {
+      for (let tail = this.lru.tail; tail !== undefined && tail.lastAccess + idle <= now; tail = this.lru.tail) {
+        this.drop(tail, EXPIRED)
+      }
+    }
+    if (this.weak !== undefined) this.reconcile()
+  }
+
+  /** Handles collected-value notices taken from the cleanup queue. */
+  collectNotices(cells: Iterable<WeakCell>): void {
+    if (this.closed) return
+    for (const cell of cells) {
+      const entry = cell.entry as Entry<K, V, E>
+      if (entry.weak === cell && this.index.get(entry.key) === entry && cell.ref.deref() === undefined) {
+        this.drop(entry, COLLECTED)
+      }
+    }
+  }
+
+  /** Takes every queued notice now, and reconciles if some were lost to a full queue. */
+  private drainNotices(): void {
+    const weak = this.weak!
+    if (weak.queueDepth() > 0) this.collectNotices(Effect.runSync(Queue.takeAll(weak.queue)))
+    if (weak.overflowed) this.reconcile()
+  }
+
+  /** One pass over the resolved entries, removing every one whose value was collected. */
+  private reconcile(): void {
+    const weak = this.weak!
+    weak.overflowed = false
+    weak.reconciliations++
+    let entry = this.lru.tail
+    while (entry !== undefined) {
+      const prev = entry.prev
+      if (entry.weak !== undefined && entry.weak.ref.deref() === undefined) this.drop(entry, COLLECTED)
+      entry = prev
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Synchronous and Promise access
+
+  getSyncExit(key: K): Exit.Exit<V, E | ChronoCacheError> {
+    if (this.closed) return Exit.fail(this.closedError())
+    if (runningInside(this.owner)) return Exit.fail(new ReentrantAccessError({ key }))
+    if (this.weak !== undefined && this.weak.overflowed) this.reconcile()
+    const entry = this.index.get(key)
+    let load: Load | undefined
+    if (entry !== undefined) {
+      if (entry.state === RESOLVED) {
+        const answer = this.readResolved(entry)
+        if (answer !== undefined) {
+          this.counters.hits++
+          return answer
+        }
+      }
+      if (entry.load !== undefined && entry.state === PENDING) {
+        this.counters.hits++
+        this.counters.joins++
+        load = entry.load
+      }
+    }
+    if (load === undefined) {
+      this.counters.misses++
+      load = this.startLoad(key, undefined)
+    }
+    return (load.result as Answer<V, E> | undefined) ?? Exit.fail(new LoadPendingError({ key }))
+  }
+
+  getSync(key: K): V {
+    const exit = this.getSyncExit(key)
+    if (exit._tag === "Success") return exit.value
+    throw squash(exit)
+  }
+
+  getPromise(key: K, options?: PromiseOptions): Promise<V> {
+    const signal = options?.signal
+    if (signal?.aborted) return Promise.reject(signal.reason)
+    return Runtime.runPromiseExit(this.runtime, this.get(key), signal === undefined ? undefined : { signal }).then(
+      (exit) => {
+        if (exit._tag === "Success") return exit.value
+        if (signal?.aborted && isInterruptedOnly(exit)) throw signal.reason
+        throw squash(exit)
+      }
+    )
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /** Closes the cache: answers every waiter with `CacheClosedError` and empties it. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    const answer = Exit.fail(this.closedError())
+    for (const load of this.pending) {
+      load.result = answer
+      Deferred.unsafeDone(load.deferred, answer)
+    }
+    this.pending.clear()
+    this.clear()
+  }
+
+  private now(): number {
+    return this.clock.unsafeCurrentTimeMillis()
+  }
+
+  private closedError(): CacheClosedError {
+    return new CacheClosedError({ name: this.config.name })
+  }
+}
+
+const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  exit._tag === "Failure" && exit.cause._tag === "Interrupt"
+
+/** The thrown value of a failed read: the typed error itself, else the defect itself. */
+const squash = (exit: Exit.Failure<unknown, unknown>): unknown => Cause.squash(exit.cause)
+
+/** @internal */
+export const make = <K, V, E = never, R = never>(
+  options: Options<K, V, E, R>
+): Effect.Effect<ChronoCache<K, V, E>, InvalidOptionsError, Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const config = yield* validate(options)
+    const owner = {}
+    const mark = (owners: ReadonlyArray<object>) => [...owners, owner]
+    const clock = yield* Effect.clock
+    // The fiber set comes first so that its finalizer (interrupting the cache's fibers) runs
+    // after the cache's own (answering every waiter with CacheClosedError).
+    const fibers = yield* FiberSet.make<unknown, unknown>()
+    const runFork = yield* Effect.locallyWith(FiberSet.runtime(fibers)<R>(), cacheOwners, mark)
+    const runtime = yield* Effect.locallyWith(Effect.runtime<never>(), cacheOwners, mark)
+    const weak = config.weakValues
+      ? new WeakValues(yield* Queue.bounded<WeakCell>(config.cleanupQueueCapacity))
+      : undefined
+    const cache = new CacheImpl<K, V, E, R>(config, owner, clock, (effect) => runFork(effect), runtime, weak)
+    yield* Effect.addFinalizer(() => Effect.sync(() => cache.close()))
+    const annotate = Effect.annotateLogs({ cache: config.name ?? "ChronoCache" })
+    const timed = config.timeToLiveFn !== undefined || config.timeToLiveMillis !== Infinity ||
+      config.timeToIdleMillis !== Infinity
+    if (timed || weak !== undefined) {
+      runFork(
+        Effect.sleep(config.sweepInterval).pipe(
+          Effect.zipRight(Effect.sync(() => cache.sweep())),
+          Effect.forever,
+          annotate
+        )
+      )
+    }
+    if (weak !== undefined) {
+      runFork(
+        Queue.takeBetween(weak.queue, 1, 4096).pipe(
+          Effect.flatMap((cells) => Effect.sync(() => cache.collectNotices(cells))),
+          Effect.forever,
+          annotate
+        )
+      )
+    }
+    yield* Effect.logDebug("ChronoCache: built").pipe(annotate)
+    return cache
+  })
+
+/** @internal */
+export const layer = <I, K, V, E = never, R = never>(
+  tag: Context.Tag<I, ChronoCache<K, V, E>>,
+  options: Options<K, V, E, R>
+): Layer.Layer<I, InvalidOptionsError, R> => Layer.scoped(tag, make(options))
