@@ -51,13 +51,13 @@ import {
   Queue,
   Runtime
 } from "effect"
+import type { LoadTimeoutError } from "../CacheError.js"
 import {
   CacheClosedError,
   type ChronoCacheError,
   CircularLoadError,
   InvalidOptionsError,
   LoadPendingError,
-  LoadTimeoutError,
   ReentrantAccessError
 } from "../CacheError.js"
 import type { CacheStats } from "../CacheStats.js"
