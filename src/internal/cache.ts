@@ -560,6 +560,16 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   getPromise(key: K, options?: PromiseOptions): Promise<V> {
     const signal = options?.signal
     if (signal?.aborted) return Promise.reject(signal.reason)
+    if (this.closed) return Promise.reject(this.closedError())
+    // A fresh hit needs no fiber: answer it here, as `get` would.
+    const entry = this.index.get(key)
+    if (entry !== undefined && entry.state === RESOLVED && (this.weak === undefined || !this.weak.overflowed)) {
+      const answer = this.readResolved(entry)
+      if (answer !== undefined) {
+        this.counters.hits++
+        return answer._tag === "Success" ? Promise.resolve(answer.value) : Promise.reject(squash(answer))
+      }
+    }
     return Runtime.runPromiseExit(this.runtime, this.get(key), signal === undefined ? undefined : { signal }).then(
       (exit) => {
         if (exit._tag === "Success") return exit.value
