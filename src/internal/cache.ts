@@ -42,6 +42,7 @@ import {
   type Clock,
   Deferred,
   Effect,
+  Effectable,
   Exit,
   type Fiber,
   FiberId,
@@ -51,6 +52,7 @@ import {
   Queue,
   Runtime
 } from "effect"
+import { YieldWrap } from "effect/Utils"
 import type { LoadTimeoutError } from "../CacheError.js"
 import {
   CacheClosedError,
@@ -83,6 +85,47 @@ const EXPIRED = 0
 const SIZE = 1
 const COLLECTED = 2
 
+const MISS: unique symbol = Symbol.for("chronocache/miss") as any
+
+/**
+ * The Effect that `get` returns. Run by the fiber runtime it commits to `getNow`. Run by
+ * `yield*` inside `Effect.gen`, its iterator first tries the hit path and, on a hit, hands
+ * the value straight back to the generator without a trip through the runtime; anything
+ * else (a miss, a pending load, a kept failure, a closed cache) is yielded to the runtime
+ * as usual.
+ *
+ * Limitation: a generator loop whose every `yield* cache.get(k)` is a hit does not yield to
+ * the scheduler between those hits, just as a loop of plain synchronous code does not.
+ */
+class GetEffect<K, V, E> extends Effectable.Class<V, E | ChronoCacheError> {
+  constructor(readonly cache: CacheImpl<K, V, E, any>, readonly key: K) {
+    super()
+  }
+  commit(): Effect.Effect<V, E | ChronoCacheError> {
+    return this.cache.getNow(this.key)
+  }
+  override [Symbol.iterator](): Effect.EffectGenerator<Effect.Effect<V, E | ChronoCacheError>> {
+    return new GetIterator(this)
+  }
+}
+
+class GetIterator<K, V, E> {
+  private started = false
+  constructor(readonly effect: GetEffect<K, V, E>) {}
+  next(
+    ...args: ReadonlyArray<any>
+  ): IteratorResult<YieldWrap<Effect.Effect<V, E | ChronoCacheError>>, V> {
+    if (this.started) return { value: args[0], done: true }
+    this.started = true
+    const value = this.effect.cache.hitValue(this.effect.key)
+    if (value !== MISS) return { value, done: true }
+    return { value: new YieldWrap(this.effect), done: false }
+  }
+  [Symbol.iterator](): this {
+    return this
+  }
+}
+
 /** @internal */
 export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   readonly [TypeId]: TypeIdType = TypeId
@@ -111,22 +154,32 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   // Reads
 
   get(key: K): Effect.Effect<V, E | ChronoCacheError> {
-    return Effect.suspend(() => this.getNow(key))
+    return new GetEffect(this, key)
   }
 
-  private getNow(key: K): Effect.Effect<V, E | ChronoCacheError> {
+  /**
+   * The value of a fresh, successful entry for `key` (counted as a hit and touched), or
+   * `MISS`. Never loads, never waits, never allocates for strong values.
+   */
+  hitValue(key: K): V | typeof MISS {
+    if (this.closed || (this.weak !== undefined && this.weak.overflowed)) return MISS
+    const entry = this.index.get(key)
+    if (entry === undefined || entry.state !== RESOLVED) return MISS
+    if (!this.readFresh(entry) || entry.exit?._tag === "Failure") return MISS
+    this.counters.hits++
+    return this.valueOf(entry)
+  }
+
+  getNow(key: K): Effect.Effect<V, E | ChronoCacheError> {
     if (this.closed) return Effect.fail(this.closedError())
     if (this.weak !== undefined && this.weak.overflowed) this.reconcile()
     const entry = this.index.get(key)
     if (entry !== undefined) {
-      if (entry.state === RESOLVED) {
-        const answer = this.readResolved(entry)
-        if (answer !== undefined) {
-          this.counters.hits++
-          return answer
-        }
+      if (entry.state === RESOLVED && this.readFresh(entry)) {
+        this.counters.hits++
+        return this.answerOf(entry)
       }
-      // Pending, or a stale value whose refresh is in flight (readResolved demoted it).
+      // Pending, or a stale value whose refresh is in flight (readFresh demoted it).
       if (entry.load !== undefined && entry.state === PENDING) {
         this.counters.hits++
         this.counters.joins++
@@ -150,10 +203,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (this.weak !== undefined && this.weak.overflowed) this.reconcile()
     const entry = this.index.get(key)
     if (entry === undefined || entry.state !== RESOLVED) return Option.none()
-    const answer = this.readResolved(entry)
-    if (answer === undefined || answer._tag !== "Success") return Option.none()
-    if (entry.weak !== undefined) return Option.some(answer.value)
-    return entry.option ??= Option.some(answer.value)
+    if (!this.readFresh(entry) || entry.exit?._tag === "Failure") return Option.none()
+    if (entry.weak !== undefined) return Option.some(this.valueOf(entry))
+    return entry.option ??= Option.some(entry.value as V)
   }
 
   contains(key: K): Effect.Effect<boolean, ChronoCacheError> {
@@ -166,29 +218,42 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   /**
-   * The stored answer of a resolved entry, touching it as a read; or `undefined` when it is
-   * stale (expired, or its weak value collected), in which case the entry is removed, or
-   * demoted to pending when a refresh of it is in flight.
+   * Whether a resolved entry is still usable, touching it as a read if so. A stale entry
+   * (expired, or its weak value collected) is removed, or demoted to pending when a refresh
+   * of it is in flight. For a weak entry found alive, the value stays reachable until the
+   * current job ends, so `valueOf` right after sees it too.
    */
-  private readResolved(entry: Entry<K, V, E>): Answer<V, E> | undefined {
-    let now = 0
+  private readFresh(entry: Entry<K, V, E>): boolean {
     if (this.timed) {
-      now = this.now()
+      const now = this.now()
       if (!this.isFresh(entry, now)) {
         this.drop(entry, EXPIRED)
-        return undefined
+        return false
       }
       entry.lastAccess = now
     }
-    this.lru.touch(entry)
-    const cell = entry.weak
-    if (cell === undefined) return entry.exit!
-    const value = cell.ref.deref()
-    if (value === undefined) {
+    if (entry.weak !== undefined && entry.weak.ref.deref() === undefined) {
       this.drop(entry, COLLECTED)
-      return undefined
+      return false
     }
-    return Exit.succeed(value as V)
+    this.lru.touch(entry)
+    return true
+  }
+
+  /** The value of a fresh, successful entry. */
+  private valueOf(entry: Entry<K, V, E>): V {
+    return entry.weak === undefined ? entry.value as V : entry.weak.ref.deref() as V
+  }
+
+  /**
+   * The stored result of a fresh entry as an `Exit`: its kept failure, or its success,
+   * made once and kept for strong values (never for weak ones, which it would pin).
+   */
+  private answerOf(entry: Entry<K, V, E>): Answer<V, E> {
+    const exit = entry.exit
+    if (exit !== undefined) return exit
+    if (entry.weak !== undefined) return Exit.succeed(this.valueOf(entry))
+    return entry.exit = Exit.succeed(entry.value as V)
   }
 
   private isFresh(entry: Entry<K, V, E>, now: number): boolean {
@@ -319,13 +384,18 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       this.weak!.release(entry.weak)
       entry.weak = undefined
     }
-    if (this.weak !== undefined && answer._tag === "Success") {
-      entry.weak = this.weak.hold(answer.value as object, entry as Entry)
-      entry.exit = undefined
-    } else {
-      entry.exit = answer as Exit.Exit<V, E>
-    }
     entry.option = undefined
+    if (answer._tag === "Failure") {
+      entry.value = undefined
+      entry.exit = answer as Exit.Exit<V, E>
+    } else if (this.weak !== undefined) {
+      entry.value = undefined
+      entry.exit = undefined
+      entry.weak = this.weak.hold(answer.value as object, entry as Entry)
+    } else {
+      entry.value = answer.value
+      entry.exit = undefined
+    }
     entry.expiresAt = ttl === Infinity ? Infinity : now + ttl
     if (fresh || entry.state !== RESOLVED) entry.lastAccess = now
     entry.state = RESOLVED
@@ -417,6 +487,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       this.weak!.release(entry.weak)
       entry.weak = undefined
     }
+    entry.value = undefined
     entry.exit = undefined
     entry.option = undefined
   }
@@ -439,6 +510,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       this.weak!.release(entry.weak)
       entry.weak = undefined
     }
+    entry.value = undefined
     entry.exit = undefined
     entry.option = undefined
     entry.state = PENDING
@@ -460,6 +532,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     for (const entry of this.index.values()) {
       if (entry.weak !== undefined) this.weak!.release(entry.weak)
       entry.weak = undefined
+      entry.value = undefined
       entry.exit = undefined
       entry.option = undefined
       entry.prev = undefined
@@ -531,12 +604,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const entry = this.index.get(key)
     let load: Load | undefined
     if (entry !== undefined) {
-      if (entry.state === RESOLVED) {
-        const answer = this.readResolved(entry)
-        if (answer !== undefined) {
-          this.counters.hits++
-          return answer
-        }
+      if (entry.state === RESOLVED && this.readFresh(entry)) {
+        this.counters.hits++
+        return this.answerOf(entry)
       }
       if (entry.load !== undefined && entry.state === PENDING) {
         this.counters.hits++
@@ -552,6 +622,10 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   getSync(key: K): V {
+    if (!this.closed && !runningInside(this.owner)) {
+      const value = this.hitValue(key)
+      if (value !== MISS) return value
+    }
     const exit = this.getSyncExit(key)
     if (exit._tag === "Success") return exit.value
     throw squash(exit)
@@ -562,14 +636,8 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (signal?.aborted) return Promise.reject(signal.reason)
     if (this.closed) return Promise.reject(this.closedError())
     // A fresh hit needs no fiber: answer it here, as `get` would.
-    const entry = this.index.get(key)
-    if (entry !== undefined && entry.state === RESOLVED && (this.weak === undefined || !this.weak.overflowed)) {
-      const answer = this.readResolved(entry)
-      if (answer !== undefined) {
-        this.counters.hits++
-        return answer._tag === "Success" ? Promise.resolve(answer.value) : Promise.reject(squash(answer))
-      }
-    }
+    const value = this.hitValue(key)
+    if (value !== MISS) return Promise.resolve(value)
     return Runtime.runPromiseExit(this.runtime, this.get(key), signal === undefined ? undefined : { signal }).then(
       (exit) => {
         if (exit._tag === "Success") return exit.value

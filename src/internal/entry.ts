@@ -23,8 +23,10 @@
  * Fields, one line each:
  * - `key`, `hash`: the key, and its structural hash (only for `Equal` keys).
  * - `state`: PENDING or RESOLVED.
- * - `exit`: the stored result while resolved (for strong values; for weak ones the failure
- *   only). Returned as-is by `get` on a hit, so a hit allocates no result.
+ * - `value`: the stored value while resolved with a success held strongly.
+ * - `exit`: a kept failure; or, for a strong success, its `Exit`, made on the first read
+ *   that needs one (`get` run by the runtime, `getSyncExit`) and then returned as-is. Never
+ *   a success for a weak value, which it would pin.
  * - `option`: `Option.some(value)`, made on the first `getOptionSync` hit and kept, so
  *   later such hits allocate nothing.
  * - `weak`: the weak cell of a weakly held value (weak.ts).
@@ -45,6 +47,7 @@ export const RESOLVED = 1
 /** @internal */
 export class Entry<K = unknown, V = unknown, E = unknown> {
   state: number = PENDING
+  value: V | undefined = undefined
   exit: Exit.Exit<V, E> | undefined = undefined
   option: Option.Option<V> | undefined = undefined
   weak: WeakCell | undefined = undefined
