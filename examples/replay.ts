@@ -50,12 +50,12 @@ const json = Options.boolean("json").pipe(
 
 const requests = Options.integer("requests").pipe(
   Options.withDescription("Generated workload only: number of requests."),
-  Options.withDefault(1_000_000)
+  Options.withDefault(500_000)
 )
 
 const keys = Options.integer("keys").pipe(
   Options.withDescription("Generated workload only: number of distinct keys."),
-  Options.withDefault(100_000)
+  Options.withDefault(50_000)
 )
 
 const skew = Options.float("skew").pipe(

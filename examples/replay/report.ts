@@ -61,12 +61,12 @@ export const formatTable = (report: ReplayReport): string => {
     ["requests/s", integer.format(report.requestsPerSecond)]
   ]
   const labelWidth = Math.max(...rows.map(([label]) => label.length))
-  const valueWidth = Math.max(...rows.map(([, value]) => value.length))
+  const valueWidth = Math.max(5, ...rows.map(([, value]) => value.length))
   const title = `${report.trace} (${report.format}), capacity ${integer.format(report.capacity)}`
   const rule = `${"─".repeat(labelWidth + 2)}┼${"─".repeat(valueWidth + 2)}`
   const line = ([label, value]: readonly [string, string]) =>
     ` ${label.padEnd(labelWidth)} │ ${value.padStart(valueWidth)}`
-  return [title, rule, ...rows.map(line)].join("\n")
+  return [title, "", line(["metric", "value"]), rule, ...rows.map(line)].join("\n")
 }
 
 /** The report as one line of JSON, with numbers unformatted. */
