@@ -138,6 +138,13 @@ describe("replay", () => {
       expect(error.reason).toContain("--format")
     })
 
+    it("lirs - binary data read as text fails with a hint to pass --format", () => {
+      const error = failure("lirs", encode("int32be", [5n, 10n, 300n]))
+
+      expect(error.line).toBe(1)
+      expect(error.reason).toMatch(/^found binary data; .* pass --format/)
+    })
+
     it("arc - expands each line into num_blocks consecutive block requests", () => {
       const keys = decoded("arc", bytes("100 3 0 1\n7 1 0 2\r\n\n200 0 0 3\n50 2 0 4"))
 

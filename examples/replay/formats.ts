@@ -175,6 +175,18 @@ const parseArcLine: LineParser = (line, out) => {
 
 const preview = (text: string): string => text.length > 40 ? `${text.slice(0, 40)}…` : text
 
+const binaryHint = `if this is a binary trace, pass --format (${binaryFormats.join(", ")})`
+
+/** Control characters, or bytes that are not UTF-8: a sign of binary data. */
+const binaryPattern = /[\u0000-\u0008\u000e-\u001f\ufffd]/
+
+/** The error for a line that `parse` refused; binary data gets a hint instead of a preview. */
+const malformedLine = (line: number, text: string, reason: string): MalformedTraceError =>
+  new MalformedTraceError({
+    line,
+    reason: binaryPattern.test(text) ? `found binary data; ${binaryHint}` : reason
+  })
+
 /**
  * Splits bytes into lines across chunk boundaries (`\n` or `\r\n`), numbering them from 1,
  * and hands each to `parse`. Only the unfinished last line is carried between chunks.
@@ -189,26 +201,22 @@ const makeLineDecoder = (parse: LineParser): TraceDecoder => {
     let start = 0
     for (let end = input.indexOf("\n"); end !== -1; end = input.indexOf("\n", start)) {
       lineNumber++
-      const reason = parse(input.slice(start, end), out)
-      if (reason !== undefined) return Either.left(new MalformedTraceError({ line: lineNumber, reason }))
+      const line = input.slice(start, end)
+      const reason = parse(line, out)
+      if (reason !== undefined) return Either.left(malformedLine(lineNumber, line, reason))
       start = end + 1
     }
     carry = input.slice(start)
     if (carry.length > maxLineLength) {
-      return Either.left(
-        new MalformedTraceError({
-          line: lineNumber + 1,
-          reason: `line longer than ${maxLineLength} characters; if this is a binary trace, ` +
-            `pass --format (${binaryFormats.join(", ")})`
-        })
-      )
+      const reason = `line longer than ${maxLineLength} characters; ${binaryHint}`
+      return Either.left(new MalformedTraceError({ line: lineNumber + 1, reason }))
     }
     if (final && carry.length > 0) {
       lineNumber++
-      const last = carry
+      const line = carry
       carry = ""
-      const reason = parse(last, out)
-      if (reason !== undefined) return Either.left(new MalformedTraceError({ line: lineNumber, reason }))
+      const reason = parse(line, out)
+      if (reason !== undefined) return Either.left(malformedLine(lineNumber, line, reason))
     }
     return Either.right(out)
   }

@@ -7,6 +7,7 @@ import { FileSystem } from "@effect/platform"
 import { NodeStream } from "@effect/platform-node"
 import type { PlatformError } from "@effect/platform/Error"
 import { Chunk, Data, Effect, Stream } from "effect"
+import { pipeline } from "node:stream"
 import { createGunzip } from "node:zlib"
 import type { MalformedTraceError, TraceFormat, TraceKey } from "./formats.js"
 import { formatFromFileName, isGzip, makeDecoder, traceFormats } from "./formats.js"
@@ -54,16 +55,11 @@ export const openTrace = (
     )
     const gzip = isGzip(head)
     let bytesRead = 0
-    const raw = fs.stream(path, { chunkSize: FileSystem.KiB(256) }).pipe(
+    const raw = fs.stream(path).pipe(
       Stream.mapError((error) => cannotRead(path, error)),
       Stream.tap((chunk) => Effect.sync(() => (bytesRead += chunk.length)))
     )
-    const bytes = gzip
-      ? raw.pipe(NodeStream.pipeThroughDuplex(
-        () => createGunzip(),
-        (error) => new ReplayError({ message: `${path}: not a valid gzip file (${describe(error)})` })
-      ))
-      : raw
+    const bytes = gzip ? gunzip(path, raw) : raw
     return {
       path,
       format: resolved,
@@ -73,6 +69,28 @@ export const openTrace = (
       keys: decodeStream(path, resolved, bytes)
     }
   })
+
+/**
+ * Decompresses a gzip byte stream with `node:zlib`. The compressed stream is handed to Node as
+ * a `Readable` and joined to the gunzip transform with `pipeline`, so that the file is read
+ * only as fast as the replay consumes it (backpressure) and an error on either side ends both.
+ */
+const gunzip = (
+  path: string,
+  compressed: Stream.Stream<Uint8Array, ReplayError>
+): Stream.Stream<Uint8Array, ReplayError> =>
+  NodeStream.toReadable(compressed).pipe(
+    Effect.map((readable) =>
+      NodeStream.fromReadable<ReplayError, Uint8Array>(
+        () => pipeline(readable, createGunzip(), () => {}),
+        (error) =>
+          error instanceof ReplayError
+            ? error
+            : new ReplayError({ message: `${path}: not a valid gzip file (${describe(error)})` })
+      )
+    ),
+    Stream.unwrap
+  )
 
 /** Decodes a byte stream with a fresh decoder, naming `path` in any error. */
 const decodeStream = <R>(
