@@ -183,6 +183,7 @@ export class Model {
   }
 
   invalidateAll(): void {
+    for (const entry of this.index.values()) entry.value = undefined
     this.index.clear()
     this.recency.length = 0
   }
