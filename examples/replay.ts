@@ -15,6 +15,7 @@ import type { FileSystem } from "@effect/platform"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Duration, Effect, Option } from "effect"
 import type { ChronoCacheError, InvalidOptionsError } from "../src/index.js"
+import type { TraceFormat } from "./replay/formats.js"
 import { traceFormats } from "./replay/formats.js"
 import { progressBar } from "./replay/progress.js"
 import type { ReplayReport } from "./replay/report.js"
@@ -70,9 +71,8 @@ const seed = Options.integer("seed").pipe(
 
 interface Arguments {
   readonly trace: Option.Option<string>
-  readonly format: Option.Option<typeof traceFormats[number]>
+  readonly format: Option.Option<TraceFormat>
   readonly capacity: number
-  readonly json: boolean
   readonly workload: ZipfWorkload
 }
 
@@ -108,7 +108,6 @@ const command = Command.make(
       trace: options.trace,
       format: options.format,
       capacity: options.capacity,
-      json: options.json,
       workload: { requests: options.requests, keys: options.keys, skew: options.skew, seed: options.seed }
     }).pipe(
       Effect.flatMap((report) => Console.log(options.json ? formatJson(report) : formatTable(report))),
