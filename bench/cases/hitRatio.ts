@@ -48,6 +48,22 @@ export const WORKLOADS: ReadonlyArray<Workload> = [
   }
 ]
 
+/**
+ * Exact LRU hit ratios (%) of the whole traces, to check every LRU in the table against:
+ * OLTP and gli as published by BitFaster.Caching (pull requests 131 and 132), ps and loop
+ * from an independent LRU simulation of the same files.
+ */
+export const REFERENCE_LRU: Readonly<Record<string, number>> = {
+  "OLTP@1000": 32.83,
+  "OLTP@2000": 42.47,
+  "gli@1000": 11.21,
+  "gli@2000": 57.41,
+  "ps@500": 48.55,
+  "ps@1000": 48.55,
+  "loop@500": 0,
+  "loop@1000": 0
+}
+
 /** Loads counted by the replay of `requests` through a fresh cache of `capacity`. */
 const countLoads = async (impl: string, requests: ReadonlyArray<string>, capacity: number): Promise<number> => {
   let loads = 0

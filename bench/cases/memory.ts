@@ -16,6 +16,8 @@ export const memory: CaseDef = {
   title: "1M entries: heap + array buffers after GC, per entry",
   kind: "single",
   unit: "bytes/entry",
+  // Filling a million entries through a loader takes long, and the figure is steady.
+  maxRounds: 3,
   impls: ["chrono", "effect-cache", ...SYNC_PEERS],
   run: async (impl, { quick }) => {
     const n = memoryEntries(quick)

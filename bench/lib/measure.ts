@@ -12,13 +12,13 @@ import { measure } from "mitata"
  * the median sample is returned because single samples can be hit by a GC pause.
  */
 export const nsPerOp = async (block: () => unknown, ops: number, quick: boolean): Promise<number> => {
-  const warmUntil = performance.now() + (quick ? 150 : 600)
+  const warmUntil = performance.now() + (quick ? 100 : 500)
   while (performance.now() < warmUntil) {
     const r = block()
     if (r instanceof Promise) await r
   }
   const stats = await measure(block, {
-    min_cpu_time: (quick ? 250 : 1000) * 1e6,
+    min_cpu_time: (quick ? 150 : 700) * 1e6,
     min_samples: quick ? 12 : 30
   })
   return stats.p50 / ops

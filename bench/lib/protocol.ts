@@ -41,6 +41,11 @@ export interface CaseDef {
   /** The unit of `value`, as printed. */
   readonly unit: "ns/op" | "ms" | "bytes/entry" | "hit %"
   readonly impls: ReadonlyArray<string>
+  /**
+   * At most this many rounds, for slow cases whose figure barely moves between processes
+   * (memory, the long replay). Default: every round.
+   */
+  readonly maxRounds?: number
   /** Traces the case reads; the driver skips the case when one is missing. */
   readonly traces?: ReadonlyArray<string>
   readonly run: (impl: string, ctx: CaseContext) => Promise<ReadonlyArray<Measurement>>

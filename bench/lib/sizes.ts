@@ -25,7 +25,7 @@ export const memoryEntries = (quick: boolean): number => (quick ? 100_000 : 1_00
 
 /** Capacity of the OLTP replay and how many of its requests are timed (after a warm-up run). */
 export const replayCapacity = 1_000
-export const replayRequests = (quick: boolean): number => (quick ? 50_000 : 300_000)
+export const replayRequests = (quick: boolean): number => (quick ? 50_000 : 200_000)
 
 /** Seeds of the access sequences, fixed so that every run reads the same keys. */
 export const SEED = 0x5eed
