@@ -16,7 +16,11 @@ class NotFound extends Error {
   readonly _tag = "NotFound"
 }
 
-/** A lookup that counts its runs per key. */
+/**
+ * A lookup that counts its runs per key and adds no suspension of its own (the shared test
+ * lookups await a gate, which suspends even when open), so a lookup that does not suspend
+ * lets a synchronous read, or a nested load, finish at once.
+ */
 const counting = <V, E>(run: (key: string) => Effect.Effect<V, E>) => {
   const runs = new Map<string, number>()
   return {
