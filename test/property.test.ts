@@ -25,7 +25,7 @@ import { settle } from "./utils/scheduling.js"
 
 const NUM_RUNS = Number(process.env["NUM_RUNS"] ?? 1000)
 const SEED = process.env["PROPERTY_SEED"] === undefined ? undefined : Number(process.env["PROPERTY_SEED"])
-const MAX_COMMANDS = 24
+const MAX_COMMANDS = 40
 /** Scheduler turns after each step: enough for a load's end to reach every waiter. */
 const TURNS = 30
 
@@ -60,28 +60,36 @@ const pickArb = fc.nat({ max: 7 })
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { weight: 8, arbitrary: keyArb.map((key): Command => ({ _tag: "Get", key })) },
   { weight: 3, arbitrary: keyArb.map((key): Command => ({ _tag: "Refresh", key })) },
-  { weight: 2, arbitrary: keyArb.map((key): Command => ({ _tag: "GetOption", key })) },
+  { weight: 3, arbitrary: keyArb.map((key): Command => ({ _tag: "GetOption", key })) },
   { weight: 1, arbitrary: keyArb.map((key): Command => ({ _tag: "Contains", key })) },
   { weight: 3, arbitrary: keyArb.map((key): Command => ({ _tag: "Set", key })) },
   { weight: 2, arbitrary: keyArb.map((key): Command => ({ _tag: "Invalidate", key })) },
   { weight: 1, arbitrary: fc.constant<Command>({ _tag: "InvalidateAll" }) },
   {
-    weight: 7,
+    weight: 9,
     arbitrary: fc.record({
       _tag: fc.constant("Complete" as const),
       pick: pickArb,
-      outcome: fc.constantFrom<Outcome>("success", "success", "success", "failure", "defect", "selfInterrupt")
+      outcome: fc.constantFrom<Outcome>(
+        "success",
+        "success",
+        "success",
+        "success",
+        "failure",
+        "defect",
+        "selfInterrupt"
+      )
     })
   },
   { weight: 3, arbitrary: pickArb.map((pick): Command => ({ _tag: "Interrupt", pick })) },
   {
-    weight: 3,
+    weight: 2,
     arbitrary: fc.constantFrom(1, 20, 50, 120).map((millis): Command => ({ _tag: "Adjust", millis }))
   }
 )
 
 const optionsArb: fc.Arbitrary<ModelOptions> = fc.record({
-  capacity: fc.integer({ min: 0, max: 3 }),
+  capacity: fc.constantFrom(0, 1, 2, 2, 3, 3),
   loadTimeout: fc.option(fc.constantFrom(100, 150), { nil: undefined, freq: 5 }),
   timeToLive: fc.option(fc.constantFrom(0, 60, 200), { nil: undefined, freq: 2 }),
   sweepInterval: fc.constantFrom(100, 250),
@@ -90,7 +98,7 @@ const optionsArb: fc.Arbitrary<ModelOptions> = fc.record({
 
 const programArb: fc.Arbitrary<Program> = fc.record({
   options: optionsArb,
-  commands: fc.array(commandArb, { minLength: 1, maxLength: MAX_COMMANDS })
+  commands: fc.array(commandArb, { minLength: 1, maxLength: MAX_COMMANDS, size: "max" })
 })
 
 /** What the loader of load `id` does once the program lets it finish. */
