@@ -140,10 +140,7 @@ describe("ChronoCache", () => {
         const overflowed = yield* collectUntil(Effect.map(cache.cacheStats, (s) => s.cleanupOverflows > 0))
         yield* cache.getOption(0)
         const afterOneRead = yield* cache.cacheStats
-        const reads = yield* Effect.forEach(
-          Array.from({ length: count }, (_, id) => id),
-          (id) => cache.getOption(id)
-        )
+        const reads = yield* Effect.forEach(range(0, count), (id) => cache.getOption(id))
         const after = yield* cache.cacheStats
 
         expect(before.size).toBe(count)
