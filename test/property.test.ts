@@ -39,6 +39,7 @@ class LoadDied extends Error {
 
 type Command =
   | { readonly _tag: "Get"; readonly key: string }
+  | { readonly _tag: "GetPromise"; readonly key: string }
   | { readonly _tag: "Refresh"; readonly key: string }
   | { readonly _tag: "GetOption"; readonly key: string }
   | { readonly _tag: "Contains"; readonly key: string }
@@ -58,7 +59,8 @@ const keyArb = fc.constantFrom("a", "b", "c")
 const pickArb = fc.nat({ max: 7 })
 
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 8, arbitrary: keyArb.map((key): Command => ({ _tag: "Get", key })) },
+  { weight: 7, arbitrary: keyArb.map((key): Command => ({ _tag: "Get", key })) },
+  { weight: 2, arbitrary: keyArb.map((key): Command => ({ _tag: "GetPromise", key })) },
   { weight: 3, arbitrary: keyArb.map((key): Command => ({ _tag: "Refresh", key })) },
   { weight: 3, arbitrary: keyArb.map((key): Command => ({ _tag: "GetOption", key })) },
   { weight: 1, arbitrary: keyArb.map((key): Command => ({ _tag: "Contains", key })) },
@@ -139,6 +141,40 @@ const matches = (exit: Exit.Exit<unknown, unknown>, answer: Answer): boolean => 
   }
 }
 
+/** How a `getPromise` caller's promise settled. */
+type Settled = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown }
+
+const describeSettled = (settled: Settled): string =>
+  settled.ok ? `resolved ${String(settled.value)}` : `rejected ${String(settled.error)}`
+
+/** A promise rejects with the typed error itself or the defect itself, never a wrapper. */
+const matchesPromise = (settled: Settled, answer: Answer): boolean => {
+  if (settled.ok) return answer._tag === "Value" && settled.value === answer.value
+  const error = settled.error
+  switch (answer._tag) {
+    case "Value":
+    case "Refreshed":
+      return false
+    case "Interrupted":
+      // The signal fired. The promise must reject; which value it rejects with is checked in
+      // test/loading.test.ts ("a fired signal rejects its caller with the signal's reason").
+      return true
+    case "Failure":
+      return error instanceof LoadFailed && error.load === answer.load
+    case "Defect":
+      return error instanceof LoadDied && error.load === answer.load
+    case "SelfInterrupted":
+      return error instanceof Error && !(error instanceof LoadDied) && !(error instanceof LoadFailed)
+    case "Timeout":
+      return error instanceof LoadTimeoutError && error.key === answer.key
+  }
+}
+
+/** A caller of the program: a fiber running an Effect member, or a `getPromise` caller. */
+type Caller =
+  | { readonly _tag: "Fiber"; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }
+  | { readonly _tag: "Promise"; readonly controller: AbortController; settled: Settled | undefined }
+
 /** One call of the lookup, as the loader saw it. */
 interface LoaderRecord {
   readonly key: string
@@ -177,7 +213,7 @@ const runProgram = ({ commands, options }: Program): Effect.Effect<void, unknown
       sweepInterval: options.sweepInterval,
       abandonedLoads: options.abandonedLoads
     })
-    const callers: Array<Fiber.RuntimeFiber<unknown, unknown>> = []
+    const callers: Array<Caller> = []
     const answered: Array<boolean> = []
     const trace: Array<string> = []
 
@@ -201,15 +237,23 @@ const runProgram = ({ commands, options }: Program): Effect.Effect<void, unknown
       }
       for (let id = 0; id < callers.length; id++) {
         if (answered[id]) continue
-        const exit = callers[id]!.unsafePoll()
+        const caller = callers[id]!
+        const exit = caller._tag === "Fiber" ? caller.fiber.unsafePoll() : caller.settled
         const expected = model.answer(id)
+        const got = exit === null || exit === undefined
+          ? "nothing yet"
+          : caller._tag === "Fiber"
+          ? describeExit(exit as Exit.Exit<unknown, unknown>)
+          : describeSettled(exit as Settled)
         if (expected === undefined) {
-          if (exit !== null) return yield* fail(`caller ${id} got ${describeExit(exit)}, the model has it waiting`)
-          continue
+          if (exit === null || exit === undefined) continue
+          return yield* fail(`caller ${id} got ${got}, the model has it waiting`)
         }
-        if (exit === null) return yield* fail(`caller ${id} still waits, the model says ${JSON.stringify(expected)}`)
-        if (!matches(exit, expected)) {
-          return yield* fail(`caller ${id} got ${describeExit(exit)}, the model says ${JSON.stringify(expected)}`)
+        const ok = exit !== null && exit !== undefined && (caller._tag === "Fiber"
+          ? matches(exit as Exit.Exit<unknown, unknown>, expected)
+          : matchesPromise(exit as Settled, expected))
+        if (!ok) {
+          return yield* fail(`caller ${id} (${caller._tag}) got ${got}, the model says ${JSON.stringify(expected)}`)
         }
         answered[id] = true
       }
@@ -233,7 +277,20 @@ const runProgram = ({ commands, options }: Program): Effect.Effect<void, unknown
 
     const fork = (effect: Effect.Effect<unknown, unknown>) =>
       Effect.map(Effect.fork(effect), (fiber) => {
-        callers.push(fiber)
+        callers.push({ _tag: "Fiber", fiber })
+        answered.push(false)
+      })
+
+    /** A `getPromise` call from plain code, with a signal that `Interrupt` fires. */
+    const callPromise = (key: string) =>
+      Effect.sync(() => {
+        const controller = new AbortController()
+        const caller: Caller = { _tag: "Promise", controller, settled: undefined }
+        cache.getPromise(key, { signal: controller.signal }).then(
+          (value) => (caller.settled = { ok: true, value }),
+          (error: unknown) => (caller.settled = { ok: false, error })
+        )
+        callers.push(caller)
         answered.push(false)
       })
 
@@ -243,6 +300,11 @@ const runProgram = ({ commands, options }: Program): Effect.Effect<void, unknown
         case "Get": {
           model.get(command.key)
           yield* fork(cache.get(command.key))
+          break
+        }
+        case "GetPromise": {
+          model.get(command.key)
+          yield* callPromise(command.key)
           break
         }
         case "Refresh": {
@@ -289,7 +351,9 @@ const runProgram = ({ commands, options }: Program): Effect.Effect<void, unknown
           if (waiting.length === 0) break
           const id = waiting[command.pick % waiting.length]!
           model.interrupt(id)
-          yield* Fiber.interrupt(callers[id]!)
+          const caller = callers[id]!
+          if (caller._tag === "Fiber") yield* Fiber.interrupt(caller.fiber)
+          else caller.controller.abort(new Error(`caller ${id} gave up`))
           break
         }
         case "Adjust": {
