@@ -334,7 +334,7 @@ describe("ChronoCache", () => {
   })
 
   describe("getPromise", () => {
-    it.scoped.fails("getPromise - a loader awaiting its own key through getPromise fails with CircularLoadError", () =>
+    it.scoped("getPromise - a loader awaiting its own key through getPromise fails with CircularLoadError", () =>
       Effect.gen(function*() {
         // Limitation: the fiber that getPromise starts on the cache's runtime does not know
         // which load called it, so this wait is not checked for a cycle and the load waits for

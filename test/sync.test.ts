@@ -240,7 +240,7 @@ describe("ChronoCache", () => {
         expect(Option.isSome(other.getOptionSync("k"))).toBe(true)
       }))
 
-    it.scoped.fails("getSync - a read from inside a timeToLive function leaves the cache consistent", () =>
+    it.scoped("getSync - a read from inside a timeToLive function leaves the cache consistent", () =>
       Effect.gen(function*() {
         // Limitation: the time-to-live function runs in the middle of a write (of `set`, or
         // of a load's result). A synchronous read of the same key made from there, on the
@@ -352,7 +352,7 @@ describe("ChronoCache", () => {
         expect(lookups.runs.get("four")).toBe(1)
       }))
 
-    it.scoped.fails(
+    it.scoped(
       "getSync - a miss whose loader does not suspend returns the value under loadTimeout too",
       () =>
         Effect.gen(function*() {

@@ -14,8 +14,9 @@
  * - `closed`: set once, when the cache's scope closes.
  *
  * Lifecycle of an entry: a miss puts a pending entry with a fresh `Load` in the index and
- * forks the load as a fiber of the cache (on the runtime captured at build time, in the
- * cache's `FiberSet`), then the caller awaits the load's `Deferred`. The fiber's exit
+ * forks the load as a fiber of the cache (on the runtime captured at build time; closing the
+ * cache interrupts it), then the caller awaits the load's `Deferred`. With `loadTimeout`, a
+ * timer fiber answers the waiters when it passes. The fiber's exit
  * observer (`onLoadExit`) runs for every kind of `Exit`: it writes the result into the entry
  * (if the entry and its loading slot are still the ones this load created), evicts beyond
  * `capacity`, and only then completes the `Deferred`, so a waiter that retries the moment it
@@ -41,10 +42,12 @@ import {
   Cause,
   type Clock,
   Deferred,
+  Duration,
   Effect,
   Effectable,
   Exit,
   type Fiber,
+  Fiber as FiberNS,
   FiberId,
   FiberSet,
   Layer,
@@ -53,13 +56,13 @@ import {
   Runtime
 } from "effect"
 import { YieldWrap } from "effect/Utils"
-import type { LoadTimeoutError } from "../CacheError.js"
 import {
   CacheClosedError,
   type ChronoCacheError,
   CircularLoadError,
   InvalidOptionsError,
   LoadPendingError,
+  LoadTimeoutError,
   ReentrantAccessError
 } from "../CacheError.js"
 import type { CacheStats } from "../CacheStats.js"
@@ -80,6 +83,9 @@ export const TypeId: TypeIdType = Symbol.for("chronocache/ChronoCache") as TypeI
 
 type Answer<V, E> = Exit.Exit<V, E | ChronoCacheError>
 type RunFork<R> = <A, E>(effect: Effect.Effect<A, E, R>) => Fiber.RuntimeFiber<A, E>
+
+/** How far from the cold end eviction looks for a dead weak entry to take first. */
+const DEAD_WINDOW = 16
 
 const EXPIRED = 0
 const SIZE = 1
@@ -136,16 +142,28 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   private readonly counters = new Counters()
   private readonly timed: boolean
   private closed = false
+  /** Where the periodic weak reconciliation goes on from (see `reconcileStep`). */
+  private reconcileCursor: Entry<K, V, E> | undefined = undefined
+  /** Depth of user callbacks (time-to-live functions) running inside a write. */
+  private inCallback = 0
+  /**
+   * Forks a fiber of the cache (a load or its timer) on the cache's runtime. These fibers
+   * are not in the fiber set of the background fibers: closing the cache interrupts them
+   * without waiting, so a lookup stuck in an uninterruptible region cannot hold up the close.
+   */
+  private readonly runFork: RunFork<R>
+  private readonly annotate: <A, E2, R2>(self: Effect.Effect<A, E2, R2>) => Effect.Effect<A, E2, R2>
 
   constructor(
     private readonly config: Config<K, V, E, R>,
     /** Identity of this cache in the `cacheOwners` FiberRef of its own fibers. */
     private readonly owner: object,
     private readonly clock: Clock.Clock,
-    private readonly runFork: RunFork<R>,
-    private readonly runtime: Runtime.Runtime<never>,
+    private readonly runtime: Runtime.Runtime<R>,
     private readonly weak: WeakValues | undefined
   ) {
+    this.runFork = Runtime.runFork(runtime)
+    this.annotate = Effect.annotateLogs({ cache: config.name ?? "ChronoCache" })
     this.timed = config.timeToLiveFn !== undefined || config.timeToLiveMillis !== Infinity ||
       config.timeToIdleMillis !== Infinity
   }
@@ -172,7 +190,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 
   getNow(key: K): Effect.Effect<V, E | ChronoCacheError> {
     if (this.closed) return Effect.fail(this.closedError())
-    if (this.weak !== undefined && this.weak.overflowed) this.reconcile()
+    this.maintain()
     const entry = this.index.get(key)
     if (entry !== undefined) {
       if (entry.state === RESOLVED && this.readFresh(entry)) {
@@ -200,7 +218,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 
   /** A fresh success for `key`, counted as a read for recency and idle time. */
   private peek(key: K): Option.Option<V> {
-    if (this.weak !== undefined && this.weak.overflowed) this.reconcile()
+    this.maintain()
     const entry = this.index.get(key)
     if (entry === undefined || entry.state !== RESOLVED) return Option.none()
     if (!this.readFresh(entry) || entry.exit?._tag === "Failure") return Option.none()
@@ -211,9 +229,12 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   contains(key: K): Effect.Effect<boolean, ChronoCacheError> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
+      this.maintain()
       const entry = this.index.get(key)
       if (entry === undefined) return Effect.succeed(false)
-      return Effect.succeed(entry.load !== undefined || this.isFresh(entry, this.now()))
+      if (entry.load !== undefined) return Effect.succeed(true)
+      const alive = entry.weak === undefined || entry.weak.ref.deref() !== undefined
+      return Effect.succeed(alive && this.isFresh(entry, this.now()))
     })
   }
 
@@ -267,7 +288,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   /** Starts a load for `key`: into a new pending entry, or as a refresh of `existing`. */
   private startLoad(key: K, existing: Entry<K, V, E> | undefined): Load {
     const entry = existing ?? new Entry<K, V, E>(key, hashOf(key))
-    const load = new Load(key, entry as Entry, Deferred.unsafeMake(FiberId.none), this.now(), existing !== undefined)
+    const load = new Load(key, entry as Entry, this.now(), existing !== undefined)
     entry.load = load
     if (existing === undefined) this.index.set(entry)
     this.pending.add(load)
@@ -276,15 +297,25 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const fiber = this.runFork(loadEffect(this.config, key, load))
     load.fiber = fiber
     fiber.addObserver((exit) => this.onLoadExit(entry, load, exit))
+    const timeout = this.config.loadTimeout
+    if (timeout !== undefined && load.result === undefined) {
+      // The timer is a fiber of its own, not a race inside the load: the lookup keeps its
+      // fiber (so a lookup that never suspends still answers a synchronous read), and a
+      // lookup stuck in an uninterruptible region cannot hold its waiters past the timeout.
+      load.timer = this.runFork(
+        Effect.sleep(timeout).pipe(
+          Effect.zipRight(Effect.suspend(() => this.onTimeout(entry, load, timeout))),
+          this.annotate
+        )
+      )
+    }
     return load
   }
 
-  private onLoadExit(entry: Entry<K, V, E>, load: Load, exit: Exit.Exit<V, E | LoadTimeoutError>): void {
-    this.pending.delete(load)
+  private onLoadExit(entry: Entry<K, V, E>, load: Load, exit: Exit.Exit<V, E>): void {
     load.waitsFor = undefined
-    if (this.closed) return // close() has answered the waiters already.
-    const now = this.now()
-    this.counters.totalLoadTimeMillis += Math.max(0, now - load.startedAt)
+    load.timer?.unsafeInterruptAsFork(FiberId.none)
+    if (load.result !== undefined) return // answered already: timed out, or the cache closed
     let answer: Answer<V, E> = answerOf(exit, entry.key)
     if (answer._tag === "Success" && this.weak !== undefined && !isWeakable(answer.value)) {
       answer = Exit.fail(
@@ -295,26 +326,74 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
         })
       )
     }
-    const owned = entry.load === load && this.index.get(entry.key) === entry
-    if (owned) entry.load = undefined
+    // The time-to-live function is user code: it runs before anything is changed, so that
+    // whatever it does to the cache meets a consistent state. Failures the cache made itself
+    // (a weak primitive, a self-interruption) are never kept.
+    const ttl = answer === exit ? this.timeToLiveOf(exit, entry.key) : 0
     if (answer._tag === "Success") {
       this.counters.loadSuccesses++
-      if (owned) this.store(entry, answer, exit as Exit.Exit<V, E>, now, !load.isRefresh)
     } else {
       this.counters.loadFailures++
-      if (load.timedOut) this.counters.loadTimeouts++
-      if (owned) {
-        if (load.isRefresh && entry.state === RESOLVED) {
-          this.counters.refreshFailures++ // the old value stays
-        } else if (load.timedOut || answer !== exit) {
-          this.remove(entry) // failures the cache made itself are never kept
-        } else {
-          this.store(entry, answer, exit as Exit.Exit<V, E>, now, true)
-        }
+      // Logged once, off the hot path. A load interrupted because every waiter left is not
+      // a failure of the lookup.
+      if (!load.abandoned) {
+        this.runFork(
+          Effect.logWarning("ChronoCache: a load failed", answer.cause).pipe(
+            Effect.annotateLogs({ key: String(entry.key) }),
+            this.annotate
+          )
+        )
       }
     }
+    this.finish(entry, load, answer, ttl)
+  }
+
+  private onTimeout(entry: Entry<K, V, E>, load: Load, timeout: Duration.Duration): Effect.Effect<void> {
+    if (load.result !== undefined) return Effect.void
+    load.timedOut = true
+    load.fiber?.unsafeInterruptAsFork(FiberId.none)
+    this.counters.loadFailures++
+    this.counters.loadTimeouts++
+    const error = new LoadTimeoutError({ key: entry.key, timeoutMillis: Duration.toMillis(timeout) })
+    this.finish(entry, load, Exit.fail(error), 0)
+    return Effect.logWarning("ChronoCache: a load timed out and was interrupted").pipe(
+      Effect.annotateLogs({ key: String(entry.key), timeoutMillis: Duration.toMillis(timeout) })
+    )
+  }
+
+  /**
+   * Ends `load` with `answer`: writes it into the entry if the entry and its loading slot
+   * are still the ones the load created, then answers the waiters.
+   */
+  private finish(entry: Entry<K, V, E>, load: Load, answer: Answer<V, E>, ttl: number): void {
+    this.pending.delete(load)
+    const now = this.now()
+    this.counters.totalLoadTimeMillis += Math.max(0, now - load.startedAt)
     load.result = answer
-    Deferred.unsafeDone(load.deferred as Deferred.Deferred<V, E | ChronoCacheError>, answer)
+    if (entry.load === load && this.index.get(entry.key) === entry) {
+      entry.load = undefined
+      if (answer._tag === "Failure" && load.isRefresh && entry.state === RESOLVED) {
+        this.counters.refreshFailures++ // the old value stays
+      } else {
+        this.store(entry, answer, ttl, now, !load.isRefresh)
+      }
+    }
+    if (load.deferred !== undefined) Deferred.unsafeDone(load.deferred, answer)
+  }
+
+  /**
+   * Millis that a result lives, from the options. A time-to-live function is user code:
+   * synchronous reads it makes are refused with `ReentrantAccessError` (see `getSyncExit`).
+   */
+  private timeToLiveOf(exit: Exit.Exit<V, E>, key: K): number {
+    const config = this.config
+    if (config.timeToLiveFn === undefined) return exit._tag === "Success" ? config.timeToLiveMillis : 0
+    this.inCallback++
+    try {
+      return millisOfUserDuration(config.timeToLiveFn(exit, key))
+    } finally {
+      this.inCallback--
+    }
   }
 
   /**
@@ -340,11 +419,15 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 
   private waitFor(load: Load): Effect.Effect<V, E | ChronoCacheError> {
     return Effect.suspend(() => {
+      // Re-checked here: the load may have ended since the caller looked, and a Deferred
+      // made after the end would never be completed.
+      if (load.result !== undefined) return load.result as Answer<V, E>
       load.waiters++
-      return Effect.onInterrupt(
-        Deferred.await(load.deferred as Deferred.Deferred<V, E | ChronoCacheError>),
-        () => Effect.sync(() => this.detach(load))
-      )
+      const deferred = (load.deferred ??= Deferred.unsafeMake(FiberId.none)) as Deferred.Deferred<
+        V,
+        E | ChronoCacheError
+      >
+      return Effect.onInterrupt(Deferred.await(deferred), () => Effect.sync(() => this.detach(load)))
     })
   }
 
@@ -365,18 +448,12 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   // Writes
 
   /**
-   * Writes a result into `entry` and links it, or removes the entry when the result's
-   * time-to-live is zero. `fresh` stamps the entry as just accessed (a new load or a write;
-   * not a refresh, which replaces a value nobody just read).
+   * Writes a result that lives `ttl` millis into `entry` and links it, or removes the entry
+   * when `ttl` is zero (or time-to-idle is). `fresh` stamps the entry as just accessed (a
+   * new load or a write; not a refresh, which replaces a value nobody just read).
    */
-  private store(entry: Entry<K, V, E>, answer: Answer<V, E>, exit: Exit.Exit<V, E>, now: number, fresh: boolean) {
-    const config = this.config
-    const ttl = config.timeToLiveFn !== undefined
-      ? millisOfUserDuration(config.timeToLiveFn(exit, entry.key))
-      : answer._tag === "Success"
-      ? config.timeToLiveMillis
-      : 0
-    if (!(ttl > 0) || config.timeToIdleMillis <= 0) {
+  private store(entry: Entry<K, V, E>, answer: Answer<V, E>, ttl: number, now: number, fresh: boolean) {
+    if (!(ttl > 0) || this.config.timeToIdleMillis <= 0) {
       this.remove(entry)
       return
     }
@@ -409,11 +486,15 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   set(key: K, value: V): Effect.Effect<void, ChronoCacheError> {
     return Effect.suspend((): Effect.Effect<void, ChronoCacheError> => {
       if (this.closed) return Effect.fail(this.closedError())
+      this.maintain()
       if (this.weak !== undefined && !isWeakable(value)) {
         return Effect.fail(
           new InvalidOptionsError({ option: "weakValues", reason: `set of key ${String(key)} with a ${typeof value}` })
         )
       }
+      const exit = Exit.succeed(value)
+      const ttl = this.timeToLiveOf(exit, key) // user code first, before anything changes
+      if (this.closed) return Effect.fail(this.closedError())
       let entry = this.index.get(key)
       if (entry === undefined || entry.load !== undefined) {
         // A load in flight for this key loses to the set: a new entry takes the key, so the
@@ -422,8 +503,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
         entry = new Entry<K, V, E>(key, hashOf(key))
         this.index.set(entry)
       }
-      const exit = Exit.succeed(value)
-      this.store(entry, exit, exit, this.now(), true)
+      this.store(entry, exit, ttl, this.now(), true)
       return Effect.void
     })
   }
@@ -431,6 +511,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   refresh(key: K): Effect.Effect<void, E | ChronoCacheError> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
+      this.maintain()
       const entry = this.index.get(key)
       // A load already in flight (first load or refresh) is joined rather than doubled.
       const load = entry === undefined
@@ -443,6 +524,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   invalidate(key: K): Effect.Effect<void, ChronoCacheError> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
+      this.maintain()
       const entry = this.index.get(key)
       if (entry !== undefined) this.remove(entry)
       return Effect.void
@@ -458,11 +540,19 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   get size(): Effect.Effect<number, ChronoCacheError> {
-    return Effect.suspend(() => this.closed ? Effect.fail(this.closedError()) : Effect.succeed(this.lru.size))
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.fail(this.closedError())
+      this.maintain()
+      return Effect.succeed(this.lru.size)
+    })
   }
 
   get cacheStats(): Effect.Effect<CacheStats, ChronoCacheError> {
-    return Effect.suspend(() => this.closed ? Effect.fail(this.closedError()) : Effect.succeed(this.statsNow()))
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.fail(this.closedError())
+      this.maintain()
+      return Effect.succeed(this.statsNow())
+    })
   }
 
   /** @internal */
@@ -522,8 +612,22 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (lru.size <= this.config.capacity) return
     if (this.weak !== undefined) this.drainNotices()
     while (lru.size > this.config.capacity) {
-      const victim = lru.tail!
-      const dead = victim.weak !== undefined && victim.weak.ref.deref() === undefined
+      let victim = lru.tail!
+      let dead = false
+      if (this.weak !== undefined) {
+        // A dead entry near the cold end goes before the live tail. The look is bounded, so
+        // eviction stays O(1); dead entries further in are found by notices, reads, and
+        // reconciliation.
+        let seen = 0
+        for (let entry: Entry<K, V, E> | undefined = victim; entry !== undefined && seen < DEAD_WINDOW; seen++) {
+          if (entry.weak !== undefined && entry.weak.ref.deref() === undefined) {
+            victim = entry
+            dead = true
+            break
+          }
+          entry = entry.prev
+        }
+      }
       this.drop(victim, dead ? COLLECTED : SIZE)
     }
   }
@@ -560,7 +664,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
         this.drop(tail, EXPIRED)
       }
     }
-    if (this.weak !== undefined) this.reconcile()
+    if (this.weak !== undefined) this.reconcileStep()
   }
 
   /** Handles collected-value notices taken from the cleanup queue. */
@@ -581,6 +685,32 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (weak.overflowed) this.reconcile()
   }
 
+  /**
+   * The periodic reconciliation, spread over sweeps: each sweep checks the next slice of the
+   * recency list (from the cold end towards the hot one, at least 4,096 entries or a
+   * sixteenth of the cache), so that a large cache never stalls one sweep; a pass that
+   * reaches the hot end counts as one reconciliation. A cursor that was removed or moved in
+   * between makes the next slice start again from the cold end.
+   */
+  private reconcileStep(): void {
+    const weak = this.weak!
+    const lru = this.lru
+    const cursor = this.reconcileCursor
+    let entry = cursor !== undefined && lru.isLinked(cursor) ? cursor : lru.tail
+    for (let budget = Math.max(4096, lru.size >> 4); entry !== undefined && budget > 0; budget--) {
+      const prev: Entry<K, V, E> | undefined = entry.prev
+      if (entry.weak !== undefined && entry.weak.ref.deref() === undefined) this.drop(entry, COLLECTED)
+      entry = prev
+    }
+    this.reconcileCursor = entry
+    if (entry === undefined) weak.reconciliations++
+  }
+
+  /** Runs the reconciliation that an overflow of the cleanup queue asked for, if any. */
+  private maintain(): void {
+    if (this.weak !== undefined && this.weak.overflowed) this.reconcile()
+  }
+
   /** One pass over the resolved entries, removing every one whose value was collected. */
   private reconcile(): void {
     const weak = this.weak!
@@ -599,8 +729,8 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 
   getSyncExit(key: K): Exit.Exit<V, E | ChronoCacheError> {
     if (this.closed) return Exit.fail(this.closedError())
-    if (runningInside(this.owner)) return Exit.fail(new ReentrantAccessError({ key }))
-    if (this.weak !== undefined && this.weak.overflowed) this.reconcile()
+    if (this.inCallback > 0 || runningInside(this.owner)) return Exit.fail(new ReentrantAccessError({ key }))
+    this.maintain()
     const entry = this.index.get(key)
     let load: Load | undefined
     if (entry !== undefined) {
@@ -622,7 +752,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   getSync(key: K): V {
-    if (!this.closed && !runningInside(this.owner)) {
+    if (!this.closed && this.inCallback === 0 && !runningInside(this.owner)) {
       const value = this.hitValue(key)
       if (value !== MISS) return value
     }
@@ -638,7 +768,12 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     // A fresh hit needs no fiber: answer it here, as `get` would.
     const value = this.hitValue(key)
     if (value !== MISS) return Promise.resolve(value)
-    return Runtime.runPromiseExit(this.runtime, this.get(key), signal === undefined ? undefined : { signal }).then(
+    // Called from inside a load (a lookup awaiting a promise), the wait is that load's, so
+    // that a cycle through promises is found as one through Effects is.
+    const caller = FiberNS.getCurrentFiber()
+    const me = caller._tag === "Some" ? caller.value.getFiberRef(currentLoad) : undefined
+    const get = me === undefined ? this.get(key) : Effect.locally(this.get(key), currentLoad, me)
+    return Runtime.runPromiseExit(this.runtime, get, signal === undefined ? undefined : { signal }).then(
       (exit) => {
         if (exit._tag === "Success") return exit.value
         if (signal?.aborted && isInterruptedOnly(exit)) throw signal.reason
@@ -657,7 +792,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const answer = Exit.fail(this.closedError())
     for (const load of this.pending) {
       load.result = answer
-      Deferred.unsafeDone(load.deferred, answer)
+      if (load.deferred !== undefined) Deferred.unsafeDone(load.deferred, answer)
+      load.fiber?.unsafeInterruptAsFork(FiberId.none)
+      load.timer?.unsafeInterruptAsFork(FiberId.none)
     }
     this.pending.clear()
     this.clear()
@@ -687,21 +824,21 @@ export const make = <K, V, E = never, R = never>(
     const owner = {}
     const mark = (owners: ReadonlyArray<object>) => [...owners, owner]
     const clock = yield* Effect.clock
-    // The fiber set comes first so that its finalizer (interrupting the cache's fibers) runs
-    // after the cache's own (answering every waiter with CacheClosedError).
+    // The background fibers' set comes first so that its finalizer (interrupting them) runs
+    // after the cache's own (answering every waiter with CacheClosedError, interrupting loads).
     const fibers = yield* FiberSet.make<unknown, unknown>()
-    const runFork = yield* Effect.locallyWith(FiberSet.runtime(fibers)<R>(), cacheOwners, mark)
-    const runtime = yield* Effect.locallyWith(Effect.runtime<never>(), cacheOwners, mark)
+    const runBackground = yield* Effect.locallyWith(FiberSet.runtime(fibers)<never>(), cacheOwners, mark)
+    const runtime = yield* Effect.locallyWith(Effect.runtime<R>(), cacheOwners, mark)
     const weak = config.weakValues
       ? new WeakValues(yield* Queue.bounded<WeakCell>(config.cleanupQueueCapacity))
       : undefined
-    const cache = new CacheImpl<K, V, E, R>(config, owner, clock, (effect) => runFork(effect), runtime, weak)
+    const cache = new CacheImpl<K, V, E, R>(config, owner, clock, runtime, weak)
     yield* Effect.addFinalizer(() => Effect.sync(() => cache.close()))
     const annotate = Effect.annotateLogs({ cache: config.name ?? "ChronoCache" })
     const timed = config.timeToLiveFn !== undefined || config.timeToLiveMillis !== Infinity ||
       config.timeToIdleMillis !== Infinity
     if (timed || weak !== undefined) {
-      runFork(
+      runBackground(
         Effect.sleep(config.sweepInterval).pipe(
           Effect.zipRight(Effect.sync(() => cache.sweep())),
           Effect.forever,
@@ -710,7 +847,7 @@ export const make = <K, V, E = never, R = never>(
       )
     }
     if (weak !== undefined) {
-      runFork(
+      runBackground(
         Queue.takeBetween(weak.queue, 1, 4096).pipe(
           Effect.flatMap((cells) => Effect.sync(() => cache.collectNotices(cells))),
           Effect.forever,

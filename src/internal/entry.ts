@@ -64,6 +64,14 @@ export class Entry<K = unknown, V = unknown, E = unknown> {
 export class Load {
   /** The fiber running the loader, once forked. */
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  /** The `loadTimeout` timer fiber, while it runs. */
+  timer: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  /**
+   * What every waiter awaits; completed exactly once, when the load ends (from the fiber's
+   * exit observer, the timeout, or the close). Made only when a first caller has to wait,
+   * so a load that ends within its fork (a lookup that never suspends) makes none.
+   */
+  deferred: Deferred.Deferred<unknown, unknown> | undefined = undefined
   /** Callers currently waiting on `deferred`. */
   waiters = 0
   /** The answer given to the waiters, once the load has ended. */
@@ -79,8 +87,6 @@ export class Load {
     readonly key: unknown,
     /** The entry the result is for. */
     readonly entry: Entry,
-    /** Every waiter awaits this; completed exactly once, from the load's exit observer. */
-    readonly deferred: Deferred.Deferred<unknown, unknown>,
     /** Clock millis when the load started. */
     readonly startedAt: number,
     /** Whether this is a refresh of a resolved entry (the old value stays readable). */
