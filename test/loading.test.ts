@@ -713,10 +713,7 @@ describe("ChronoCache", () => {
       await close()
     })
 
-    // Known to fail: the promise rejects with an InterruptedException, not the signal's
-    // reason, because the engine's check for an interruption-only exit looks at the top node
-    // of the cause only, and an interrupted fiber's cause is a Sequential of interruptions.
-    it.fails("getPromise - a fired signal rejects its caller with the signal's reason itself", async () => {
+    it("getPromise - a fired signal rejects its caller with the signal's reason itself", async () => {
       const { cache, close } = await buildCache()
       const controller = new AbortController()
       const reason = new Error("caller gave up")

@@ -810,7 +810,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 }
 
 const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
-  exit._tag === "Failure" && exit.cause._tag === "Interrupt"
+  exit._tag === "Failure" && Cause.isInterruptedOnly(exit.cause)
 
 /** The thrown value of a failed read: the typed error itself, else the defect itself. */
 const squash = (exit: Exit.Failure<unknown, unknown>): unknown => Cause.squash(exit.cause)
