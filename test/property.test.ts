@@ -147,8 +147,11 @@ type Settled = { readonly ok: true; readonly value: unknown } | { readonly ok: f
 const describeSettled = (settled: Settled): string =>
   settled.ok ? `resolved ${String(settled.value)}` : `rejected ${String(settled.error)}`
 
-/** A promise rejects with the typed error itself or the defect itself, never a wrapper. */
-const matchesPromise = (settled: Settled, answer: Answer): boolean => {
+/**
+ * A promise rejects with the typed error itself or the defect itself, never a wrapper, and
+ * with the signal's `reason` when its signal fired.
+ */
+const matchesPromise = (settled: Settled, answer: Answer, reason: unknown): boolean => {
   if (settled.ok) return answer._tag === "Value" && settled.value === answer.value
   const error = settled.error
   switch (answer._tag) {
@@ -156,9 +159,7 @@ const matchesPromise = (settled: Settled, answer: Answer): boolean => {
     case "Refreshed":
       return false
     case "Interrupted":
-      // The signal fired. The promise must reject; which value it rejects with is checked in
-      // test/loading.test.ts ("a fired signal rejects its caller with the signal's reason").
-      return true
+      return error === reason
     case "Failure":
       return error instanceof LoadFailed && error.load === answer.load
     case "Defect":
@@ -173,7 +174,12 @@ const matchesPromise = (settled: Settled, answer: Answer): boolean => {
 /** A caller of the program: a fiber running an Effect member, or a `getPromise` caller. */
 type Caller =
   | { readonly _tag: "Fiber"; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }
-  | { readonly _tag: "Promise"; readonly controller: AbortController; settled: Settled | undefined }
+  | {
+    readonly _tag: "Promise"
+    readonly controller: AbortController
+    readonly reason: Error
+    settled: Settled | undefined
+  }
 
 /** One call of the lookup, as the loader saw it. */
 interface LoaderRecord {
@@ -251,7 +257,7 @@ const runProgram = ({ commands, options }: Program): Effect.Effect<void, unknown
         }
         const ok = exit !== null && exit !== undefined && (caller._tag === "Fiber"
           ? matches(exit as Exit.Exit<unknown, unknown>, expected)
-          : matchesPromise(exit as Settled, expected))
+          : matchesPromise(exit as Settled, expected, caller.reason))
         if (!ok) {
           return yield* fail(`caller ${id} (${caller._tag}) got ${got}, the model says ${JSON.stringify(expected)}`)
         }
@@ -285,7 +291,8 @@ const runProgram = ({ commands, options }: Program): Effect.Effect<void, unknown
     const callPromise = (key: string) =>
       Effect.sync(() => {
         const controller = new AbortController()
-        const caller: Caller = { _tag: "Promise", controller, settled: undefined }
+        const reason = new Error(`caller ${callers.length} gave up`)
+        const caller: Caller = { _tag: "Promise", controller, reason, settled: undefined }
         cache.getPromise(key, { signal: controller.signal }).then(
           (value) => (caller.settled = { ok: true, value }),
           (error: unknown) => (caller.settled = { ok: false, error })
@@ -353,7 +360,7 @@ const runProgram = ({ commands, options }: Program): Effect.Effect<void, unknown
           model.interrupt(id)
           const caller = callers[id]!
           if (caller._tag === "Fiber") yield* Fiber.interrupt(caller.fiber)
-          else caller.controller.abort(new Error(`caller ${id} gave up`))
+          else caller.controller.abort(caller.reason)
           break
         }
         case "Adjust": {
