@@ -25,6 +25,7 @@ import {
   TestClock
 } from "effect"
 import { CacheClosedError, ChronoCache, LoadTimeoutError } from "../src/index.js"
+import { settle } from "./utils/scheduling.js"
 
 // -----------------------------------------------------------------------------------------
 // Helpers
@@ -76,7 +77,7 @@ class Gates {
 
   /** Opens the gate of call `i` with an effect for it to run. */
   open(i: number, effect: Effect.Effect<string, LoaderError>): Effect.Effect<void> {
-    return Effect.suspend(() => Deferred.succeed(this.call(i).gate, effect)).pipe(Effect.zipRight(settle))
+    return Effect.suspend(() => Deferred.succeed(this.call(i).gate, effect)).pipe(Effect.zipRight(settle()))
   }
 
   succeed(i: number, value: string): Effect.Effect<void> {
@@ -84,18 +85,9 @@ class Gates {
   }
 }
 
-/**
- * Lets every fiber that is ready run until it suspends again. Effect's scheduler runs ready
- * fibers in order, so a handful of yields drains the short chains of wake-ups a load's end
- * causes (loader, race, exit observer, waiters). No clock is involved.
- */
-const settle: Effect.Effect<void> = Effect.forEach(Array.from({ length: 25 }), () => Effect.yieldNow(), {
-  discard: true
-})
-
 /** Forks `effect` and lets it run up to its first suspension. */
 const start = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<Fiber.RuntimeFiber<A, E>> =>
-  Effect.fork(effect).pipe(Effect.tap(() => settle))
+  Effect.fork(effect).pipe(Effect.tap(() => settle()))
 
 /** The exit of a fiber that must be done by now (polls, never waits). */
 const exitOf = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): Exit.Exit<A, E> => {
@@ -135,7 +127,7 @@ const settled = <A>(promise: Promise<A>): Promise<{ ok: true; value: A } | { ok:
   promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }))
 
 /** Lets plain promise callbacks and ready fibers run. */
-const flush = () => Effect.runPromise(settle)
+const flush = () => Effect.runPromise(settle())
 
 // -----------------------------------------------------------------------------------------
 
@@ -151,7 +143,7 @@ describe("ChronoCache", () => {
         yield* TestClock.adjust("999 millis")
         const waitingBefore = [isWaiting(first), isWaiting(second)]
         yield* TestClock.adjust("1 millis")
-        yield* settle
+        yield* settle()
 
         expect(waitingBefore).toEqual([true, true])
         for (const fiber of [first, second]) {
@@ -187,7 +179,7 @@ describe("ChronoCache", () => {
         yield* TestClock.adjust("999 millis")
         yield* gates.succeed(0, "v")
         yield* TestClock.adjust("10 seconds")
-        yield* settle
+        yield* settle()
 
         expect(valueOf(exitOf(waiter))).toBe("v")
         expect(someValue(yield* cache.getOption("k"))).toBe("v")
@@ -208,7 +200,7 @@ describe("ChronoCache", () => {
         const stuck = yield* start(cache.get("k"))
 
         yield* TestClock.adjust("1 second")
-        yield* settle
+        yield* settle()
         const fresh = yield* cache.get("k")
 
         expect(errorOf(exitOf(stuck))).toBeInstanceOf(LoadTimeoutError)
@@ -249,12 +241,12 @@ describe("ChronoCache", () => {
           capacity: 10
         })
         const waiters = yield* Effect.forEach(Array.from({ length: 50 }), () => Effect.fork(cache.get("k")))
-        yield* settle
+        yield* settle()
 
         yield* TestClock.adjust("99 millis")
         const waitingBefore = waiters.filter(isWaiting).length
         yield* TestClock.adjust("1 millis")
-        yield* settle
+        yield* settle()
 
         expect(waitingBefore).toBe(50)
         expect(loads).toBe(1)
@@ -318,7 +310,7 @@ describe("ChronoCache", () => {
         const waiters = [yield* start(cache.get("k")), yield* start(cache.get("k"))]
 
         yield* Effect.forEach(waiters, Fiber.interrupt)
-        yield* settle
+        yield* settle()
         const runningAfterLeave = (yield* cache.cacheStats).pendingLoads
         yield* gates.succeed(0, "kept")
         const next = yield* cache.get("k")
@@ -336,10 +328,10 @@ describe("ChronoCache", () => {
         const waiters = [yield* start(cache.get("k")), yield* start(cache.get("k"))]
 
         yield* Fiber.interrupt(waiters[0]!)
-        yield* settle
+        yield* settle()
         const interruptedWithOneLeft = gates.call(0).interrupted
         yield* Fiber.interrupt(waiters[1]!)
-        yield* settle
+        yield* settle()
 
         expect(interruptedWithOneLeft).toBe(false)
         expect(gates.call(0).interrupted).toBe(true)
@@ -349,6 +341,35 @@ describe("ChronoCache", () => {
         yield* gates.succeed(1, "again")
         expect(gates.calls.length).toBe(2)
         expect(valueOf(exitOf(next))).toBe("again")
+      }))
+
+    // Known to fail: the joining caller counts as a waiter only once it reaches the wait, a
+    // few steps after it found the load. When the runtime preempts it in between (its budget
+    // of operations ran out) and the last counted waiter leaves then, the load is abandoned
+    // under it, and it is answered with the "lookup interrupted itself" defect.
+    it.scoped.fails("abandonedLoads - \"interrupt\": a caller joining as the last waiter leaves is not failed by it", () =>
+      Effect.gen(function*() {
+        // The joining fiber yields every few operations; leaving after 0, 1, 2... turns of the
+        // scheduler puts the leave into every gap of its path from `get` to the wait.
+        const answers: Array<string> = []
+        for (let turns = 0; turns < 40; turns++) {
+          const gates = new Gates()
+          const cache = yield* ChronoCache.make({ lookup: gates.lookup, capacity: 10, abandonedLoads: "interrupt" })
+          const leaving = yield* start(cache.get("k"))
+          const joining = yield* Effect.fork(cache.get("k").pipe(Effect.withMaxOpsBeforeYield(10)))
+
+          for (let turn = 0; turn < turns; turn++) yield* Effect.yieldNow()
+          yield* Fiber.interrupt(leaving)
+          yield* settle(300)
+          for (const call of gates.calls) yield* Deferred.succeed(call.gate, Effect.succeed("v"))
+          yield* settle(300)
+
+          const exit = joining.unsafePoll()
+          answers.push(
+            exit === null ? "waiting" : Exit.isSuccess(exit) ? exit.value : Cause.pretty(exit.cause).split("\n")[0]!
+          )
+        }
+        expect(answers.filter((answer) => answer !== "v")).toEqual([])
       }))
 
     it.scoped("abandonedLoads - \"interrupt\": a load keeps going while one waiter remains", () =>
@@ -384,7 +405,7 @@ describe("ChronoCache", () => {
           ]
 
           yield* Scope.close(scope, Exit.void)
-          yield* settle
+          yield* settle()
 
           for (const fiber of waiters) expect(errorOf(exitOf(fiber))).toBeInstanceOf(CacheClosedError)
           expect(gates.calls.map((call) => call.interrupted)).toEqual([true, true, true])
@@ -630,7 +651,7 @@ describe("ChronoCache", () => {
           yield* cache.set("b", "newer")
           yield* Fiber.interrupt(refreshA)
           yield* Fiber.interrupt(refreshB)
-          yield* settle
+          yield* settle()
 
           expect(yield* cache.get("a")).toBe("old")
           expect(yield* cache.get("b")).toBe("newer")
