@@ -16,7 +16,7 @@ import { join, resolve } from "node:path"
 import { CASES } from "./cases/index.js"
 import { renderChart } from "./lib/chart.js"
 import type { CaseDef, ResultLine, SkipLine } from "./lib/protocol.js"
-import { buildResults, type Failure, type Run, type Skip } from "./lib/report.js"
+import { buildResults, type Failure, type Run, type Skip, srcFingerprint } from "./lib/report.js"
 import { renderMarkdown } from "./lib/resultsMarkdown.js"
 import { repoRoot, traceAvailable, TRACES_ENV, tracesDir } from "./lib/traces.js"
 
@@ -116,6 +116,7 @@ const fmt = (value: number, unit: string): string =>
 const main = async () => {
   const args = parseArgs(process.argv.slice(2))
   const started = Date.now()
+  const srcAtStart = srcFingerprint()
   const selected = CASES.filter((c) => args.only === undefined || args.only.includes(c.name))
   const skippedCases: Array<Skip> = []
   const runnable = selected.filter((c) => {
@@ -188,6 +189,7 @@ const main = async () => {
     rounds: args.rounds,
     partial: args.only !== undefined,
     tracesSkipped: skippedCases.length > 0,
+    srcAtStart,
     loadAverage: { start: loads[0]!, max: Math.max(...loads), end: loads[loads.length - 1]! },
     seconds: (Date.now() - started) / 1000
   })

@@ -76,7 +76,7 @@ export const renderChart = async (r: Results): Promise<string> => {
       {
         title: "Hit ratio (%) on traces and Zipf 0.9",
         width: 480,
-        height: { step: 42 },
+        height: 36 * new Set(hitRows.map((h) => h.workload)).size,
         data: { values: hitRows },
         mark: "bar",
         encoding: {

@@ -4,7 +4,8 @@
  * the shape of `results.json`; `RESULTS.md` and the chart are drawn from it.
  */
 import { execFileSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { readdirSync, readFileSync, statSync } from "node:fs"
 import { arch, cpus, release, totalmem, type } from "node:os"
 import { join } from "node:path"
 import { REFERENCE_LRU, WORKLOADS } from "../cases/hitRatio.js"
@@ -86,6 +87,7 @@ export interface Results {
     readonly loadAverage: LoadAverage
     readonly machine: Readonly<Record<string, string | number>>
     readonly versions: Readonly<Record<string, string>>
+    readonly srcChanged: boolean
   }
   readonly cases: ReadonlyArray<{ readonly name: string; readonly title: string; readonly unit: string }>
   readonly ratios: ReadonlyArray<RatioRow>
@@ -104,6 +106,23 @@ const packageVersion = (name: string): string => {
   }
 }
 
+/**
+ * A digest of every file under `src/`, taken at the start and at the end of a run: the
+ * commit alone would miss edits to a working tree.
+ */
+export const srcFingerprint = (): string => {
+  const dir = join(repoRoot, "src")
+  const hash = createHash("sha256")
+  const files = readdirSync(dir, { recursive: true, encoding: "utf8" }).sort()
+  for (const f of files) {
+    const path = join(dir, f)
+    if (!statSync(path).isFile()) continue
+    hash.update(f).update("\0").update(readFileSync(path)).update("\0")
+  }
+  return hash.digest("hex").slice(0, 12)
+}
+
+/** The commit of the repository, marked when `src/` differs from it. */
 const gitRevision = (): string => {
   try {
     const rev = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).trim()
@@ -143,6 +162,7 @@ export const buildResults = (input: {
   readonly partial: boolean
   readonly tracesSkipped: boolean
   readonly loadAverage: LoadAverage
+  readonly srcAtStart: string
   readonly seconds: number
 }): Results => {
   const { cases, runs } = input
@@ -231,7 +251,9 @@ export const buildResults = (input: {
       tracesSkipped: input.tracesSkipped,
       loadAverage: input.loadAverage,
       machine: machine(),
-      versions: versions()
+      versions: versions(),
+      // A run that spans a change of the engine mixes two versions in its medians.
+      srcChanged: srcFingerprint() !== input.srcAtStart
     },
     cases: cases.map((c) => ({ name: c.name, title: c.title, unit: unitOf(c.name) })),
     ratios,

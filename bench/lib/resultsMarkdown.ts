@@ -45,6 +45,9 @@ export const renderMarkdown = (r: Results): string => {
   const v = r.meta.versions
   const la = r.meta.loadAverage
   out.push("# ChronoCache benchmark results", "")
+  if (r.meta.srcChanged) {
+    out.push("> **The sources of ChronoCache changed during this run**: its figures mix two versions.", "")
+  }
   if (r.meta.mode === "quick" || r.meta.partial) {
     out.push(
       `> **Not a full run** (${r.meta.mode === "quick" ? "quick sizes" : "a subset of the cases"}): `
