@@ -343,11 +343,10 @@ describe("ChronoCache", () => {
         expect(valueOf(exitOf(next))).toBe("again")
       }))
 
-    // Known to fail: the joining caller counts as a waiter only once it reaches the wait, a
-    // few steps after it found the load. When the runtime preempts it in between (its budget
-    // of operations ran out) and the last counted waiter leaves then, the load is abandoned
-    // under it, and it is answered with the "lookup interrupted itself" defect.
-    it.scoped.fails("abandonedLoads - \"interrupt\": a caller joining as the last waiter leaves is not failed by it", () =>
+    // The joining caller counts as a waiter only once it reaches the wait, a few steps after
+    // it found the load. When the runtime preempts it in between and the last counted waiter
+    // leaves then, the load is abandoned under it: it must start over, not inherit that.
+    it.scoped("abandonedLoads - \"interrupt\": a caller joining as the last waiter leaves is not failed by it", () =>
       Effect.gen(function*() {
         // The joining fiber yields every few operations; leaving after 0, 1, 2... turns of the
         // scheduler puts the leave into every gap of its path from `get` to the wait.

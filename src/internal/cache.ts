@@ -201,11 +201,11 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       if (entry.load !== undefined && entry.state === PENDING) {
         this.counters.hits++
         this.counters.joins++
-        return this.awaitLoad(entry.load)
+        return this.awaitLoad(entry.load, () => this.getNow(key))
       }
     }
     this.counters.misses++
-    return this.awaitLoad(this.startLoad(key, undefined))
+    return this.awaitLoad(this.startLoad(key, undefined), () => this.getNow(key))
   }
 
   getOption(key: K): Effect.Effect<Option.Option<V>, ChronoCacheError> {
@@ -391,6 +391,13 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     this.inCallback++
     try {
       return millisOfUserDuration(config.timeToLiveFn(exit, key))
+    } catch (defect) {
+      // A throwing time-to-live function keeps nothing; it must not break the write.
+      this.runFork(
+        Effect.logWarning("ChronoCache: the timeToLive function threw; the result is not kept", Cause.die(defect))
+          .pipe(Effect.annotateLogs({ key: String(key) }), this.annotate)
+      )
+      return 0
     } finally {
       this.inCallback--
     }
@@ -401,14 +408,18 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
    * `CircularLoadError` when the wait would close a cycle. An interrupted waiter detaches
    * only itself.
    */
-  private awaitLoad(load: Load): Effect.Effect<V, E | ChronoCacheError> {
+  private awaitLoad(
+    load: Load,
+    retry: () => Effect.Effect<unknown, E | ChronoCacheError>
+  ): Effect.Effect<V, E | ChronoCacheError> {
     const done = load.result
-    if (done !== undefined) return done as Answer<V, E>
+    if (done !== undefined && !load.abandoned) return done as Answer<V, E>
     return Effect.withFiberRuntime((fiber) => {
+      if (load.abandoned) return retry() as Effect.Effect<V, E | ChronoCacheError>
       const result = load.result
       if (result !== undefined) return result as Answer<V, E>
       const me = fiber.getFiberRef(currentLoad)
-      const wait = this.waitFor(load)
+      const wait = this.waitFor(load, retry)
       if (me === undefined) return wait
       const cycle = findCycle(me, load)
       if (cycle !== undefined) return Effect.fail(new CircularLoadError({ keys: cycle }))
@@ -417,10 +428,17 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     })
   }
 
-  private waitFor(load: Load): Effect.Effect<V, E | ChronoCacheError> {
+  private waitFor(
+    load: Load,
+    retry: () => Effect.Effect<unknown, E | ChronoCacheError>
+  ): Effect.Effect<V, E | ChronoCacheError> {
     return Effect.suspend(() => {
-      // Re-checked here: the load may have ended since the caller looked, and a Deferred
-      // made after the end would never be completed.
+      // Re-checked here, since the fiber may have yielded after it chose this load: every
+      // counted waiter may have left it in that gap, so that it was abandoned (and perhaps
+      // already ended by the interruption): this caller, who never left, then starts over
+      // instead of inheriting it. Or the load may have ended (a Deferred made after the end
+      // would never be completed).
+      if (load.abandoned) return retry() as Effect.Effect<V, E | ChronoCacheError>
       if (load.result !== undefined) return load.result as Answer<V, E>
       load.waiters++
       const deferred = (load.deferred ??= Deferred.unsafeMake(FiberId.none)) as Deferred.Deferred<
@@ -509,7 +527,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   refresh(key: K): Effect.Effect<void, E | ChronoCacheError> {
-    return Effect.suspend(() => {
+    const refresh: Effect.Effect<void, E | ChronoCacheError> = Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
       this.maintain()
       const entry = this.index.get(key)
@@ -517,8 +535,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       const load = entry === undefined
         ? this.startLoad(key, undefined)
         : entry.load ?? this.startLoad(key, entry)
-      return Effect.asVoid(this.awaitLoad(load))
+      return Effect.asVoid(this.awaitLoad(load, () => refresh))
     })
+    return refresh
   }
 
   invalidate(key: K): Effect.Effect<void, ChronoCacheError> {
