@@ -3,10 +3,12 @@
  * loads runs the loader once and wakes every fiber when it is done.
  *
  * The floor is the same fan-out over `Effect.succeed` after the loader's unavoidable 10 ms:
- * what the work would cost if sharing the load were free. Each process first runs three
- * fan-outs on other keys (warm-up), then times one on a fresh key.
+ * what the work would cost if sharing the load were free. A second reference, `deferred`, has
+ * the 10,000 fibers wait on one `Deferred` that a forked 10 ms loader completes: the least a
+ * shared load costs when every caller is a fiber that must suspend and be woken. Each process
+ * first runs three fan-outs on other keys (warm-up), then times one on a fresh key.
  */
-import { Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import { wallMs } from "../lib/measure.js"
 import { makeEffectCache } from "../lib/peers.js"
 import type { CaseDef } from "../lib/protocol.js"
@@ -19,7 +21,7 @@ export const fanout: CaseDef = {
   title: "10,000 fibers get one cold key, 10 ms loader (wall time)",
   kind: "single",
   unit: "ms",
-  impls: ["chrono", "effect-cache", "floor"],
+  impls: ["chrono", "effect-cache", "floor", "deferred"],
   run: async (impl) => {
     const callers = Array.from({ length: fanoutCallers }, (_, i) => i)
     const loads = new Map<string, number>()
@@ -51,6 +53,13 @@ export const fanout: CaseDef = {
           lookup(key),
           Effect.forEach(callers, () => Effect.succeed(1), { concurrency: "unbounded", discard: true })
         )
+    } else if (impl === "deferred") {
+      fan = (key) =>
+        Effect.gen(function*() {
+          const done = yield* Deferred.make<number>()
+          yield* Effect.fork(Effect.flatMap(lookup(key), (v) => Deferred.succeed(done, v)))
+          yield* Effect.forEach(callers, () => Deferred.await(done), { concurrency: "unbounded", discard: true })
+        })
     } else {
       throw new Error(`unknown implementation ${impl}`)
     }

@@ -14,6 +14,8 @@ export const implName = (impl: string, caseName?: string): string => {
       return "Effect `Cache`"
     case "map":
       return "`Map` (floor)"
+    case "deferred":
+      return "one `Deferred`, 10,000 waiters (reference)"
     case "floor":
       return caseName === "hit-effect" ? "`Effect.sync(map.get)` (floor)" : "`Effect.succeed` fan-out (floor)"
     default:
@@ -151,7 +153,8 @@ export const renderMarkdown = (r: Results): string => {
     `  pass over the first ${replayRequests(false).toLocaleString("en-US")} requests on a fresh cache after a`
       + " warm-up pass on another.",
     "- Fan-out cases time one fan-out on a cold key after three warm-up fan-outs on other keys. The floor",
-    "  is the loader's 10 ms followed by the same 10,000-fiber fan-out over `Effect.succeed`.",
+    "  is the loader's 10 ms followed by the same 10,000-fiber fan-out over `Effect.succeed`; the",
+    "  `Deferred` reference has the 10,000 fibers wait on one `Deferred` that the loader completes.",
     "- Memory is the growth of heap plus array buffers, after full collections, per entry; keys are",
     "  allocated before the baseline and values are small integers.",
     "",
