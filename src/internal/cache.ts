@@ -378,7 +378,18 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
         this.store(entry, answer, ttl, now, !load.isRefresh)
       }
     }
+    this.answer(load, answer)
+  }
+
+  /** Hands `answer` to every waiter of `load`, fibers and promises alike, at once. */
+  private answer(load: Load, answer: Answer<V, E>): void {
+    load.result = answer
     if (load.deferred !== undefined) Deferred.unsafeDone(load.deferred, answer)
+    const promises = load.promises
+    if (promises !== undefined) {
+      load.promises = undefined
+      for (const settle of promises) settle(answer)
+    }
   }
 
   /**
@@ -415,37 +426,28 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const done = load.result
     if (done !== undefined && !load.abandoned) return done as Answer<V, E>
     return Effect.withFiberRuntime((fiber) => {
-      if (load.abandoned) return retry() as Effect.Effect<V, E | ChronoCacheError>
-      const result = load.result
-      if (result !== undefined) return result as Answer<V, E>
-      const me = fiber.getFiberRef(currentLoad)
-      const wait = this.waitFor(load, retry)
-      if (me === undefined) return wait
-      const cycle = findCycle(me, load)
-      if (cycle !== undefined) return Effect.fail(new CircularLoadError({ keys: cycle }))
-      addEdge(me, load)
-      return Effect.ensuring(wait, Effect.sync(() => removeEdge(me, load)))
-    })
-  }
-
-  private waitFor(
-    load: Load,
-    retry: () => Effect.Effect<unknown, E | ChronoCacheError>
-  ): Effect.Effect<V, E | ChronoCacheError> {
-    return Effect.suspend(() => {
       // Re-checked here, since the fiber may have yielded after it chose this load: every
       // counted waiter may have left it in that gap, so that it was abandoned (and perhaps
       // already ended by the interruption): this caller, who never left, then starts over
       // instead of inheriting it. Or the load may have ended (a Deferred made after the end
       // would never be completed).
       if (load.abandoned) return retry() as Effect.Effect<V, E | ChronoCacheError>
-      if (load.result !== undefined) return load.result as Answer<V, E>
+      const result = load.result
+      if (result !== undefined) return result as Answer<V, E>
+      const me = fiber.getFiberRef(currentLoad)
+      if (me !== undefined) {
+        const cycle = findCycle(me, load)
+        if (cycle !== undefined) return Effect.fail(new CircularLoadError({ keys: cycle }))
+      }
       load.waiters++
       const deferred = (load.deferred ??= Deferred.unsafeMake(FiberId.none)) as Deferred.Deferred<
         V,
         E | ChronoCacheError
       >
-      return Effect.onInterrupt(Deferred.await(deferred), () => Effect.sync(() => this.detach(load)))
+      const wait = Effect.onInterrupt(Deferred.await(deferred), () => Effect.sync(() => this.detach(load)))
+      if (me === undefined) return wait
+      addEdge(me, load)
+      return Effect.ensuring(wait, Effect.sync(() => removeEdge(me, load)))
     })
   }
 
@@ -788,17 +790,57 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const value = this.hitValue(key)
     if (value !== MISS) return Promise.resolve(value)
     // Called from inside a load (a lookup awaiting a promise), the wait is that load's, so
-    // that a cycle through promises is found as one through Effects is.
+    // that a cycle through promises is found as one through Effects is: that wait goes
+    // through a fiber, as `get`.
     const caller = FiberNS.getCurrentFiber()
     const me = caller._tag === "Some" ? caller.value.getFiberRef(currentLoad) : undefined
-    const get = me === undefined ? this.get(key) : Effect.locally(this.get(key), currentLoad, me)
-    return Runtime.runPromiseExit(this.runtime, get, signal === undefined ? undefined : { signal }).then(
-      (exit) => {
-        if (exit._tag === "Success") return exit.value
-        if (signal?.aborted && isInterruptedOnly(exit)) throw signal.reason
-        throw squash(exit)
+    if (me !== undefined) {
+      const get = Effect.locally(this.get(key), currentLoad, me)
+      return Runtime.runPromiseExit(this.runtime, get, signal === undefined ? undefined : { signal }).then(
+        (exit) => {
+          if (exit._tag === "Success") return exit.value
+          if (signal?.aborted && isInterruptedOnly(exit)) throw signal.reason
+          throw squash(exit)
+        }
+      )
+    }
+    // Anywhere else the caller waits without a fiber: it joins (or starts) the load as `get`
+    // does, and its promise settles with the load's answer, at the same moment as the
+    // fibers waiting for it.
+    this.maintain()
+    const entry = this.index.get(key)
+    let load: Load
+    if (entry !== undefined && entry.state === RESOLVED && this.readFresh(entry)) {
+      this.counters.hits++
+      return settled(this.answerOf(entry))
+    } else if (entry !== undefined && entry.load !== undefined && entry.state === PENDING) {
+      this.counters.hits++
+      this.counters.joins++
+      load = entry.load
+    } else {
+      this.counters.misses++
+      load = this.startLoad(key, undefined)
+    }
+    if (load.result !== undefined) return settled(load.result as Answer<V, E>)
+    return new Promise<V>((resolve, reject) => {
+      const waiter = (answer: Exit.Exit<unknown, unknown>) => {
+        signal?.removeEventListener("abort", onAbort)
+        if (answer._tag === "Success") resolve(answer.value as V)
+        else reject(Cause.squash(answer.cause))
       }
-    )
+      // A fired signal detaches this caller only, as an interrupted waiter would.
+      const onAbort = () => {
+        const promises = load.promises
+        const at = promises === undefined ? -1 : promises.indexOf(waiter)
+        if (at < 0) return
+        promises!.splice(at, 1)
+        reject(signal!.reason)
+        this.detach(load)
+      }
+      load.waiters++
+      ;(load.promises ??= []).push(waiter)
+      signal?.addEventListener("abort", onAbort, { once: true })
+    })
   }
 
   // ---------------------------------------------------------------------------------------
@@ -810,8 +852,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     this.closed = true
     const answer = Exit.fail(this.closedError())
     for (const load of this.pending) {
-      load.result = answer
-      if (load.deferred !== undefined) Deferred.unsafeDone(load.deferred, answer)
+      this.answer(load, answer)
       load.fiber?.unsafeInterruptAsFork(FiberId.none)
       load.timer?.unsafeInterruptAsFork(FiberId.none)
     }
@@ -830,6 +871,10 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 
 const isInterruptedOnly = (exit: Exit.Exit<unknown, unknown>): boolean =>
   exit._tag === "Failure" && Cause.isInterruptedOnly(exit.cause)
+
+/** A promise settled with an answer: its value, or its typed error (else its defect) itself. */
+const settled = <V>(answer: Exit.Exit<V, unknown>): Promise<V> =>
+  answer._tag === "Success" ? Promise.resolve(answer.value) : Promise.reject(Cause.squash(answer.cause))
 
 /** The thrown value of a failed read: the typed error itself, else the defect itself. */
 const squash = (exit: Exit.Failure<unknown, unknown>): unknown => Cause.squash(exit.cause)

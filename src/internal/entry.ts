@@ -72,7 +72,12 @@ export class Load {
    * so a load that ends within its fork (a lookup that never suspends) makes none.
    */
   deferred: Deferred.Deferred<unknown, unknown> | undefined = undefined
-  /** Callers currently waiting on `deferred`. */
+  /**
+   * Callbacks of `getPromise` callers waiting outside any fiber; called with the answer
+   * right after `deferred` is completed.
+   */
+  promises: Array<(answer: Exit.Exit<unknown, unknown>) => void> | undefined = undefined
+  /** Callers currently waiting on `deferred` or in `promises`. */
   waiters = 0
   /** The answer given to the waiters, once the load has ended. */
   result: Exit.Exit<unknown, unknown> | undefined = undefined
