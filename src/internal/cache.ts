@@ -279,6 +279,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 
   private isFresh(entry: Entry<K, V, E>, now: number): boolean {
     if (entry.state !== RESOLVED) return false
+    if (!this.timed) return true
     return now < entry.expiresAt && now < entry.lastAccess + this.config.timeToIdleMillis
   }
 
@@ -493,12 +494,16 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       entry.value = answer.value
       entry.exit = undefined
     }
-    entry.expiresAt = ttl === Infinity ? Infinity : now + ttl
-    if (fresh || entry.state !== RESOLVED) entry.lastAccess = now
+    // Untimed caches never write the time fields, so that they keep small-integer values and
+    // an entry carries no boxed number.
+    if (this.timed) {
+      entry.expiresAt = ttl === Infinity ? Infinity : now + ttl
+      if (fresh || entry.state !== RESOLVED) entry.lastAccess = now
+    }
     entry.state = RESOLVED
     if (!this.lru.isLinked(entry)) this.lru.push(entry)
     else if (fresh) this.lru.touch(entry)
-    if (entry.expiresAt !== Infinity) this.heap.upsert(entry)
+    if (this.timed && entry.expiresAt !== Infinity) this.heap.upsert(entry)
     else this.heap.remove(entry)
     this.evictOverflow()
   }

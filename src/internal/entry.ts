@@ -32,8 +32,9 @@
  * - `weak`: the weak cell of a weakly held value (weak.ts).
  * - `load`: the load in flight for this entry (first load or refresh), if any.
  * - `prev`, `next`: links of the recency list (lru.ts); only resolved entries are linked.
- * - `expiresAt`: when the result expires (Clock millis; `Infinity` for never).
- * - `lastAccess`: Clock millis of the last read or write (for time-to-idle).
+ * - `expiresAt`: when the result expires (Clock millis; `Infinity` for never). Written only
+ *   by caches with a time limit; elsewhere it stays 0 and is never read.
+ * - `lastAccess`: Clock millis of the last read or write (for time-to-idle); likewise.
  * - `heapIndex`: position in the expiry heap (expiry.ts), or -1.
  */
 import type { Deferred, Exit, Fiber, Option } from "effect"
@@ -54,7 +55,7 @@ export class Entry<K = unknown, V = unknown, E = unknown> {
   load: Load | undefined = undefined
   prev: Entry<K, V, E> | undefined = undefined
   next: Entry<K, V, E> | undefined = undefined
-  expiresAt = Infinity
+  expiresAt = 0
   lastAccess = 0
   heapIndex = -1
   constructor(readonly key: K, readonly hash: number) {}
