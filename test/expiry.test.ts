@@ -17,6 +17,14 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
 /** A lookup whose values say which load of the key made them: "k@1", "k@2"... */
 const numbered = Lookups.counting((key: string, call) => Effect.succeed(`${key}@${call}`))
 
+/** Lets the event loop turn (so that no value is pinned by the current job), then collects. */
+const collectGarbage = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))).pipe(
+  Effect.andThen(() => {
+    ;(globalThis as { gc?: () => void }).gc?.()
+  }),
+  Effect.andThen(Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))))
+)
+
 describe("ChronoCache", () => {
   // ---------------------------------------------------------------------------------------
   // timeToLive
@@ -296,25 +304,53 @@ describe("ChronoCache", () => {
 
   it.scoped("sweeper - reclaims expired entries without reads", () =>
     Effect.gen(function*() {
-      const lookup = yield* numbered
+      // Values held only by the cache: once an entry is removed its value can be collected,
+      // which shows the removal without any call to the cache (size and the stats reclaim
+      // expired entries themselves, so they could not tell the sweeper's work apart).
       const cache = yield* ChronoCache.make({
-        lookup: lookup.lookup,
+        lookup: (key: string) => Effect.succeed({ key }),
         capacity: 10,
         timeToLive: "500 millis",
         sweepInterval: "1 second"
       })
-      yield* Effect.forEach(["a", "b", "c"], (key) => cache.set(key, key))
+      const refs = ["a", "b", "c"].map((key) => {
+        const value = { key }
+        Effect.runSync(cache.set(key, value))
+        return new WeakRef(value)
+      })
+      const alive = () => refs.filter((ref) => ref.deref() !== undefined).length
 
       yield* TestClock.adjust("999 millis")
-      const beforeSweep = yield* cache.cacheStats
+      yield* collectGarbage
+      const aliveBeforeSweep = alive()
       yield* TestClock.adjust("1 millis")
-      const afterSweep = yield* cache.cacheStats
+      yield* collectGarbage
+      const aliveAfterSweep = alive()
+      const stats = yield* cache.cacheStats
 
-      expect(beforeSweep.evictions.expired).toBe(0)
-      expect(afterSweep.evictions.expired).toBe(3)
-      expect(afterSweep.size).toBe(0)
+      expect(aliveBeforeSweep).toBe(3)
+      expect(aliveAfterSweep).toBe(0)
+      expect(stats.evictions.expired).toBe(3)
+      expect(stats.size).toBe(0)
+      expect(stats.hits + stats.misses).toBe(0)
+    }))
+
+  it.scoped("size - does not count entries whose time has passed, swept or not", () =>
+    Effect.gen(function*() {
+      const lookup = yield* numbered
+      const cache = yield* ChronoCache.make({
+        lookup: lookup.lookup,
+        capacity: 10,
+        timeToLive: "1 second",
+        sweepInterval: "1 minute"
+      })
+      yield* cache.get("a")
+
+      yield* TestClock.adjust("2 seconds")
+
       expect(yield* cache.size).toBe(0)
-      expect(afterSweep.hits + afterSweep.misses).toBe(0)
+      expect((yield* cache.cacheStats).size).toBe(0)
+      expect((yield* cache.cacheStats).evictions.expired).toBe(1)
     }))
 
   it.scoped("sweeper - reclaims idle entries without reads, and spares one read recently", () =>

@@ -201,11 +201,18 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       if (entry.load !== undefined && entry.state === PENDING) {
         this.counters.hits++
         this.counters.joins++
-        return this.awaitLoad(entry.load, () => this.getNow(key))
+        return this.awaitLoad(entry.load, () => {
+          this.counters.hits-- // counted again by the retry
+          this.counters.joins--
+          return this.getNow(key)
+        })
       }
     }
     this.counters.misses++
-    return this.awaitLoad(this.startLoad(key, undefined), () => this.getNow(key))
+    return this.awaitLoad(this.startLoad(key, undefined), () => {
+      this.counters.misses-- // counted again by the retry
+      return this.getNow(key)
+    })
   }
 
   getOption(key: K): Effect.Effect<Option.Option<V>, ChronoCacheError> {
@@ -333,11 +340,11 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const ttl = answer === exit ? this.timeToLiveOf(exit, entry.key) : 0
     if (answer._tag === "Success") {
       this.counters.loadSuccesses++
-    } else {
+    } else if (!load.abandoned) {
+      // A load interrupted because every waiter left is not a failure of the lookup: not
+      // counted, not logged. Others are logged once, off the hot path.
       this.counters.loadFailures++
-      // Logged once, off the hot path. A load interrupted because every waiter left is not
-      // a failure of the lookup.
-      if (!load.abandoned) {
+      {
         this.runFork(
           Effect.logWarning("ChronoCache: a load failed", answer.cause).pipe(
             Effect.annotateLogs({ key: String(entry.key) }),
@@ -569,6 +576,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
       this.maintain()
+      this.reclaimExpired()
       return Effect.succeed(this.lru.size)
     })
   }
@@ -577,6 +585,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
       this.maintain()
+      this.reclaimExpired()
       return Effect.succeed(this.statsNow())
     })
   }
@@ -680,6 +689,18 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   /** Reclaims expired entries (soonest first, then idle from the cold end) and dead weak ones. */
   sweep(): void {
     if (this.closed) return
+    this.reclaimExpired()
+    if (this.weak !== undefined) this.reconcileStep()
+  }
+
+  /**
+   * Removes the entries whose time has passed: soonest first from the heap, then idle ones
+   * from the cold end. Costs O(k log n) for k expired entries, nothing when none is due; run
+   * by the sweeper, and before `size` and `cacheStats` report, so that they never count an
+   * entry that a read would not return.
+   */
+  private reclaimExpired(): void {
+    if (!this.timed) return
     const now = this.now()
     for (let top = this.heap.peek(); top !== undefined && top.expiresAt <= now; top = this.heap.peek()) {
       this.drop(top, EXPIRED)
@@ -690,7 +711,6 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
         this.drop(tail, EXPIRED)
       }
     }
-    if (this.weak !== undefined) this.reconcileStep()
   }
 
   /** Handles collected-value notices taken from the cleanup queue. */
@@ -896,8 +916,15 @@ export const make = <K, V, E = never, R = never>(
     // The background fibers' set comes first so that its finalizer (interrupting them) runs
     // after the cache's own (answering every waiter with CacheClosedError, interrupting loads).
     const fibers = yield* FiberSet.make<unknown, unknown>()
-    const runBackground = yield* Effect.locallyWith(FiberSet.runtime(fibers)<never>(), cacheOwners, mark)
-    const runtime = yield* Effect.locallyWith(Effect.runtime<R>(), cacheOwners, mark)
+    // The runtimes are captured interruptible whatever the building fiber is (the acquire
+    // step of `acquireRelease` is not): loads, timers and background fibers must stay
+    // interruptible, or the cache could never be closed.
+    const runBackground = yield* Effect.locallyWith(
+      Effect.interruptible(FiberSet.runtime(fibers)<never>()),
+      cacheOwners,
+      mark
+    )
+    const runtime = yield* Effect.locallyWith(Effect.interruptible(Effect.runtime<R>()), cacheOwners, mark)
     const weak = config.weakValues
       ? new WeakValues(yield* Queue.bounded<WeakCell>(config.cleanupQueueCapacity))
       : undefined

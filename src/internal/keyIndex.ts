@@ -3,10 +3,11 @@
  *
  * Implementation notes
  *
- * State. `primitive` is a native `Map` for every key that does not implement Effect's
- * `Equal` (strings, numbers, bigints, symbols, and objects compared by reference, which is
- * what `Equal.equals` does for them). `structural` holds keys that implement `Equal` (`Data`
- * classes and structs, tuples, `HashSet`s...), bucketed by `Hash.hash`; a bucket is one
+ * State. `primitive` is a native `Map` for every key that `Equal.equals` compares by identity
+ * or by value as a primitive (strings, numbers, bigints, symbols, and plain objects, which it
+ * compares by reference). `structural` holds the keys it compares by content: those that
+ * implement `Equal` (`Data` classes and structs, tuples, `HashSet`s...), and `Date` and `URL`
+ * values; they are bucketed by `Hash.hash`; a bucket is one
  * entry or an array of entries whose hashes collide. `count` is the number of entries.
  *
  * Primitive keys never pay for structural hashing: the `Equal` check is one property
@@ -24,7 +25,8 @@ import type { Entry } from "./entry.js"
 
 /** @internal */
 export const isStructural = (key: unknown): boolean =>
-  (typeof key === "object" || typeof key === "function") && key !== null && Equal.symbol in key
+  (typeof key === "object" || typeof key === "function") && key !== null &&
+  (Equal.symbol in key || key instanceof Date || key instanceof URL)
 
 /** @internal */
 export const hashOf = (key: unknown): number => isStructural(key) ? Hash.hash(key) : 0

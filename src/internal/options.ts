@@ -33,7 +33,7 @@ const isNegative = (input: unknown): boolean => {
   if (typeof input === "number") return input < 0
   if (typeof input === "bigint") return input < 0n
   if (typeof input === "string") return /^\s*-/.test(input)
-  if (Array.isArray(input)) return input.some((part) => typeof part === "number" && part < 0)
+  if (Array.isArray(input)) return input.some((part) => typeof part === "number" && !(part >= 0))
   return false
 }
 
@@ -112,9 +112,16 @@ export const validate = <K, V, E, R>(
     const timeToIdleMillis = options.timeToIdle === undefined
       ? Infinity
       : Duration.toMillis(yield* decodeDuration("timeToIdle", options.timeToIdle))
+    // An infinite load timeout is the same as none.
     const loadTimeout = options.loadTimeout === undefined
       ? undefined
-      : yield* positive("loadTimeout", options.loadTimeout, Duration.infinity)
+      : yield* decodeDuration("loadTimeout", options.loadTimeout).pipe(
+        Effect.filterOrFail(
+          (d) => Duration.toMillis(d) > 0,
+          () => invalid("loadTimeout", `must be a positive duration, got ${String(options.loadTimeout)}`)
+        ),
+        Effect.map((d) => Duration.isFinite(d) ? d : undefined)
+      )
     const sweepInterval = yield* positive("sweepInterval", options.sweepInterval, Duration.seconds(1))
     if (options.weakValues !== undefined && typeof options.weakValues !== "boolean") {
       return yield* Effect.fail(invalid("weakValues", `must be a boolean, got ${String(options.weakValues)}`))

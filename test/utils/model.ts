@@ -22,7 +22,8 @@
  *   with a refresh in flight that is evicted or expires stays as a pending entry, so that
  *   readers join the refresh.
  * - A value is fresh while `now < expiresAt`. The sweeper runs every `sweepInterval` from the
- *   cache's start (only when a time-to-live is set) and removes what has expired.
+ *   cache's start (only when a time-to-live is set) and removes what has expired; `size`
+ *   (and the stats) remove it first too, so they never count what a read would not return.
  */
 
 /** What a load's loader does when the test lets it finish. */
@@ -102,7 +103,9 @@ export class Model {
   // ---------------------------------------------------------------------------------------
   // Observations
 
+  /** Like the cache's `size`, which first reclaims what has expired. */
   get size(): number {
+    this.sweep()
     return this.recency.length
   }
 
