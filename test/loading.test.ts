@@ -388,6 +388,29 @@ describe("ChronoCache", () => {
   })
 
   describe("close", () => {
+    it.scoped("close - a cache built in an uninterruptible region still closes and still times out loads", () =>
+      Effect.gen(function*() {
+        const gates = new Gates()
+        const scope = yield* Scope.make()
+        // The acquire step of acquireRelease runs uninterruptibly; so did the building fiber.
+        const cache = yield* Effect.acquireRelease(
+          ChronoCache.make({ lookup: gates.lookup, capacity: 10, timeToLive: "1 minute", loadTimeout: "1 second" }),
+          () => Effect.void
+        ).pipe(Scope.extend(scope))
+        const waiter = yield* start(cache.get("k"))
+
+        yield* TestClock.adjust("1 second")
+        yield* settle()
+        const timedOut = gates.call(0).interrupted
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        yield* TestClock.adjust("1 second")
+        yield* settle()
+
+        expect(errorOf(exitOf(waiter))).toBeInstanceOf(LoadTimeoutError)
+        expect(timedOut).toBe(true)
+        expect(closing.unsafePoll()).not.toBeNull()
+      }))
+
     it.scoped("close - closing the scope answers every waiter with CacheClosedError and interrupts the loads", () =>
       Effect.gen(function*() {
         for (const loadTimeout of [undefined, "1 minute"] as const) {
