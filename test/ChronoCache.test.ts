@@ -710,6 +710,22 @@ describe("ChronoCache", () => {
       expect(yield* cache.size).toBe(4)
     }))
 
+  it.scoped("keys - Date keys are compared by the time they hold, as Equal does", () =>
+    Effect.gen(function*() {
+      const lookup = yield* Lookups.counting((key: Date) => Effect.succeed(key.toISOString()))
+      const cache = yield* ChronoCache.make({ lookup: lookup.lookup, capacity: 10 })
+
+      const first = yield* cache.get(new Date(0))
+      const again = yield* cache.get(new Date(0))
+      const other = yield* cache.get(new Date(1000))
+
+      expect(first).toBe("1970-01-01T00:00:00.000Z")
+      expect(again).toBe(first)
+      expect(other).toBe("1970-01-01T00:00:01.000Z")
+      expect(lookup.totalCalls()).toBe(2)
+      expect(yield* cache.size).toBe(2)
+    }))
+
   it.scoped("keys - plain objects are compared by reference", () =>
     Effect.gen(function*() {
       const lookup = yield* Lookups.counting((key: { readonly id: number }) => Effect.succeed(`object ${key.id}`))
