@@ -37,7 +37,10 @@ export interface CacheStats {
   readonly joins: number
   /** Loads (including refreshes) whose loader succeeded. */
   readonly loadSuccesses: number
-  /** Loads (including refreshes) that failed, died or timed out. */
+  /**
+   * Loads (including refreshes) that failed, died or timed out. A load interrupted because
+   * every waiter left (`abandonedLoads: "interrupt"`) is not counted.
+   */
   readonly loadFailures: number
   /** Loads that ran past `loadTimeout` (also counted in `loadFailures`). */
   readonly loadTimeouts: number

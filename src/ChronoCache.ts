@@ -79,7 +79,7 @@ export interface Options<K, V, E = never, R = never> {
   readonly timeToIdle?: Duration.DurationInput | undefined
   /**
    * A load running longer fails all its waiters with `LoadTimeoutError`, its loader is
-   * interrupted and its entry removed. Default: none.
+   * interrupted and its entry removed. Default: none; an infinite duration means none too.
    *
    * Limitation: a loader that is stuck inside an uninterruptible region keeps running in
    * the background after its waiters were answered, until it gives up by itself.
@@ -89,6 +89,10 @@ export interface Options<K, V, E = never, R = never> {
    * Hold values through `WeakRef`, so that the garbage collector may take a value nothing
    * else uses. Values must then be objects: a load that produces a primitive fails with
    * `InvalidOptionsError` and stores nothing. Default: `false`.
+   *
+   * Limitation: eviction takes a dead entry before a live one when the dead one is among the
+   * 16 least recently used, or its collection notice has arrived; a dead entry further in
+   * may outlive a live one until its notice, a read, or the periodic reconciliation finds it.
    */
   readonly weakValues?: boolean | undefined
   /** Size of the bounded queue of collected-value notices. Default: 1024. */
@@ -134,8 +138,10 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
    * The load is a fiber of the cache, not of the caller: interrupting a caller detaches only
    * that caller. Every waiter gets the same answer at the same time: the value, the loader's
    * failure or defect, `LoadTimeoutError`, `CacheClosedError`, or `CircularLoadError` when a
-   * loader waits (directly or through other keys) for its own key. A failed load is removed
-   * before its waiters resume, so a retry starts a fresh load.
+   * loader waits (directly or through other keys) for its own key: the wait that would close
+   * the cycle is refused, and the other loads on the cycle then fail with the same error
+   * unless their loaders catch it. A failed load is removed before its waiters resume, so a
+   * retry starts a fresh load.
    */
   get(key: K): Effect.Effect<V, E | ChronoCacheError>
 
@@ -145,7 +151,10 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
    */
   getOption(key: K): Effect.Effect<Option.Option<V>, ChronoCacheError>
 
-  /** Whether a fresh value or a running load is present for `key`. Not a read. */
+  /**
+   * Whether a fresh result (a value, or a failure kept by `timeToLive`) or a running load is
+   * present for `key`. Not a read.
+   */
   contains(key: K): Effect.Effect<boolean, ChronoCacheError>
 
   /**
@@ -172,7 +181,10 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
   /** Removes every entry, as `invalidate` does for each. */
   readonly invalidateAll: Effect.Effect<void, ChronoCacheError>
 
-  /** Entries holding a value or a kept failure; loads in flight are not counted. */
+  /**
+   * Entries holding a value or a kept failure; loads in flight are not counted. Entries whose
+   * time has passed are reclaimed first, so they are never counted.
+   */
   readonly size: Effect.Effect<number, ChronoCacheError>
 
   /** A snapshot of the counters. */
@@ -182,9 +194,14 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
    * A synchronous `get` on the cache's runtime, as an `Exit`. A hit returns the stored value.
    * A miss starts the load; if the loader completes without suspending its result is
    * returned (and cached), otherwise the result is a `LoadPendingError` and the load goes on.
+   * A loader that runs long enough for Effect's scheduler to yield it (about 2,000 steps)
+   * counts as suspending.
    *
-   * **Concurrency**: refused with `ReentrantAccessError` when called from a fiber the cache
-   * owns (a loader, a fiber it forked, or a background fiber of the cache).
+   * **Concurrency**: a load already in flight for the key is joined (counted as a hit and a
+   * join, never started twice) and answered with `LoadPendingError`. Refused with
+   * `ReentrantAccessError` when called from a fiber this cache owns (a loader, a fiber it
+   * forked, or a background fiber of the cache) or from its `timeToLive` function; another
+   * cache's loader may call it.
    */
   getSyncExit(key: K): Exit.Exit<V, E | ChronoCacheError>
 
@@ -205,7 +222,15 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
    * `get` for code outside Effect, run on the cache's runtime whatever runtime (or none) the
    * caller has. Rejects with the typed error itself, or the defect itself.
    *
-   * **Concurrency**: as `get`. A fired `signal` rejects only this caller's promise.
+   * **Concurrency**: as `get`; the caller waits without a fiber, and its promise settles at
+   * the same moment as the fibers waiting for the same load. A fired `signal` rejects only
+   * this caller's promise, with the signal's reason.
+   *
+   * Limitation: a loader that awaits `getPromise` of its own key (directly or through other
+   * keys) is found to be in a cycle only when it calls `getPromise` while its fiber runs (for
+   * example inside `Effect.tryPromise`'s function); a call made later, from a promise
+   * callback, cannot be traced to the load and waits like any caller. Bound such loaders with
+   * `loadTimeout`.
    */
   getPromise(key: K, options?: PromiseOptions): Promise<V>
 }
