@@ -46,6 +46,28 @@ describe("ChronoCache", () => {
       expect(yield* cache.size).toBe(1)
     }))
 
+  it.scoped("get - undefined and null are values like any other, and keys too", () =>
+    Effect.gen(function*() {
+      type Key = string | null | undefined
+      const lookup = yield* Lookups.counting((key: Key) =>
+        Effect.succeed(key === "undefined" ? undefined : key === "null" ? null : `key ${String(key)}`)
+      )
+      const cache = yield* ChronoCache.make({ lookup: lookup.lookup, capacity: 10 })
+
+      const values = yield* Effect.forEach(
+        ["undefined", "null", undefined, null] as Array<Key>,
+        (key) => cache.get(key)
+      )
+      const again = yield* Effect.forEach(["undefined", "null", undefined, null] as Array<Key>, (key) => cache.get(key))
+      const present = yield* cache.getOption("undefined")
+
+      expect(values).toEqual([undefined, null, "key undefined", "key null"])
+      expect(again).toEqual(values)
+      expect(lookup.totalCalls()).toBe(4)
+      expect(Option.isSome(present)).toBe(true)
+      expect(yield* cache.contains("undefined")).toBe(true)
+    }))
+
   it.scoped("get - concurrent callers share one load", () =>
     Effect.gen(function*() {
       const lookup = yield* Lookups.gated((key: string) => Effect.succeed(`value of ${key}`))

@@ -106,6 +106,7 @@ describe("ChronoCache", () => {
       const keptInGen = yield* Effect.exit(Effect.gen(function*() {
         return yield* cache.get("k")
       }))
+      const optionWhileKept = yield* cache.getOption("k")
       const callsWhileKept = lookup.calls("k")
       yield* TestClock.adjust("1 millis")
       const reloaded = yield* cache.get("k")
@@ -115,6 +116,7 @@ describe("ChronoCache", () => {
       expect(failureOf(first)).toBeInstanceOf(LoadFailed)
       expect(failureOf(kept)).toBe(failureOf(first))
       expect(failureOf(keptInGen)).toBe(failureOf(first))
+      expect(Option.isNone(optionWhileKept)).toBe(true)
       expect(callsWhileKept).toBe(1)
       expect(reloaded).toBe("k@2")
       expect(stillThere).toBe("k@2")
