@@ -188,29 +188,44 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     return this.valueOf(entry)
   }
 
-  getNow(key: K): Effect.Effect<V, E | ChronoCacheError> {
-    if (this.closed) return Effect.fail(this.closedError())
+  /**
+   * The one path of a read that may load: a fresh entry (a hit, touched and counted), or
+   * the load to wait for: the one in flight (a join, counted as a hit), or a new one (a
+   * miss). A stale entry whose refresh is in flight was demoted to pending by `readFresh`,
+   * so its readers join the refresh.
+   */
+  private read(key: K): Entry<K, V, E> | Load {
     this.maintain()
     const entry = this.index.get(key)
     if (entry !== undefined) {
       if (entry.state === RESOLVED && this.readFresh(entry)) {
         this.counters.hits++
-        return this.answerOf(entry)
+        return entry
       }
-      // Pending, or a stale value whose refresh is in flight (readFresh demoted it).
       if (entry.load !== undefined && entry.state === PENDING) {
         this.counters.hits++
         this.counters.joins++
-        return this.awaitLoad(entry.load, () => {
-          this.counters.hits-- // counted again by the retry
-          this.counters.joins--
-          return this.getNow(key)
-        })
+        return entry.load
       }
     }
     this.counters.misses++
-    return this.awaitLoad(this.startLoad(key, undefined), () => {
-      this.counters.misses-- // counted again by the retry
+    return this.startLoad(key, undefined)
+  }
+
+  getNow(key: K): Effect.Effect<V, E | ChronoCacheError> {
+    if (this.closed) return Effect.fail(this.closedError())
+    const missesBefore = this.counters.misses
+    const found = this.read(key)
+    if (found instanceof Entry) return this.answerOf(found)
+    const missed = this.counters.misses !== missesBefore
+    return this.awaitLoad(found, () => {
+      // The load was abandoned under this caller, who reads again: count the read once.
+      if (missed) {
+        this.counters.misses--
+      } else {
+        this.counters.hits--
+        this.counters.joins--
+      }
       return this.getNow(key)
     })
   }
@@ -776,25 +791,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   getSyncExit(key: K): Exit.Exit<V, E | ChronoCacheError> {
     if (this.closed) return Exit.fail(this.closedError())
     if (this.inCallback > 0 || runningInside(this.owner)) return Exit.fail(new ReentrantAccessError({ key }))
-    this.maintain()
-    const entry = this.index.get(key)
-    let load: Load | undefined
-    if (entry !== undefined) {
-      if (entry.state === RESOLVED && this.readFresh(entry)) {
-        this.counters.hits++
-        return this.answerOf(entry)
-      }
-      if (entry.load !== undefined && entry.state === PENDING) {
-        this.counters.hits++
-        this.counters.joins++
-        load = entry.load
-      }
-    }
-    if (load === undefined) {
-      this.counters.misses++
-      load = this.startLoad(key, undefined)
-    }
-    return (load.result as Answer<V, E> | undefined) ?? Exit.fail(new LoadPendingError({ key }))
+    const found = this.read(key)
+    if (found instanceof Entry) return this.answerOf(found)
+    return (found.result as Answer<V, E> | undefined) ?? Exit.fail(new LoadPendingError({ key }))
   }
 
   getSync(key: K): V {
@@ -832,20 +831,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     // Anywhere else the caller waits without a fiber: it joins (or starts) the load as `get`
     // does, and its promise settles with the load's answer, at the same moment as the
     // fibers waiting for it.
-    this.maintain()
-    const entry = this.index.get(key)
-    let load: Load
-    if (entry !== undefined && entry.state === RESOLVED && this.readFresh(entry)) {
-      this.counters.hits++
-      return settled(this.answerOf(entry))
-    } else if (entry !== undefined && entry.load !== undefined && entry.state === PENDING) {
-      this.counters.hits++
-      this.counters.joins++
-      load = entry.load
-    } else {
-      this.counters.misses++
-      load = this.startLoad(key, undefined)
-    }
+    const found = this.read(key)
+    if (found instanceof Entry) return settled(this.answerOf(found))
+    const load = found
     if (load.result !== undefined) return settled(load.result as Answer<V, E>)
     return new Promise<V>((resolve, reject) => {
       const waiter = (answer: Exit.Exit<unknown, unknown>) => {
