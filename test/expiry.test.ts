@@ -25,6 +25,23 @@ const collectGarbage = Effect.promise(() => new Promise<void>((resolve) => setIm
   Effect.andThen(Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))))
 )
 
+/**
+ * Sets a fresh object under each key, held by nothing but the cache, and returns a function
+ * that lists the keys whose object is still alive: after `collectGarbage`, the ones the
+ * cache still holds.
+ */
+const setHeldOnlyByCache = (
+  cache: ChronoCache.ChronoCache<string, { readonly key: string }>,
+  keys: ReadonlyArray<string>
+) =>
+  Effect.map(
+    Effect.forEach(keys, (key) => {
+      const value = { key }
+      return Effect.as(cache.set(key, value), [key, new WeakRef(value)] as const)
+    }),
+    (refs) => () => refs.filter(([, ref]) => ref.deref() !== undefined).map(([key]) => key)
+  )
+
 describe("ChronoCache", () => {
   // ---------------------------------------------------------------------------------------
   // timeToLive
@@ -315,12 +332,7 @@ describe("ChronoCache", () => {
         timeToLive: "500 millis",
         sweepInterval: "1 second"
       })
-      const refs = ["a", "b", "c"].map((key) => {
-        const value = { key }
-        Effect.runSync(cache.set(key, value))
-        return new WeakRef(value)
-      })
-      const alive = () => refs.filter((ref) => ref.deref() !== undefined).length
+      const alive = yield* setHeldOnlyByCache(cache, ["a", "b", "c"])
 
       yield* TestClock.adjust("999 millis")
       yield* collectGarbage
@@ -330,8 +342,8 @@ describe("ChronoCache", () => {
       const aliveAfterSweep = alive()
       const stats = yield* cache.cacheStats
 
-      expect(aliveBeforeSweep).toBe(3)
-      expect(aliveAfterSweep).toBe(0)
+      expect(aliveBeforeSweep).toEqual(["a", "b", "c"])
+      expect(aliveAfterSweep).toEqual([])
       expect(stats.evictions.expired).toBe(3)
       expect(stats.size).toBe(0)
       expect(stats.hits + stats.misses).toBe(0)
@@ -365,12 +377,7 @@ describe("ChronoCache", () => {
         timeToIdle: "800 millis",
         sweepInterval: "1 second"
       })
-      const refs = ["a", "b", "c"].map((key) => {
-        const value = { key }
-        Effect.runSync(cache.set(key, value))
-        return [key, new WeakRef(value)] as const
-      })
-      const alive = () => refs.filter(([, ref]) => ref.deref() !== undefined).map(([key]) => key)
+      const alive = yield* setHeldOnlyByCache(cache, ["a", "b", "c"])
       yield* TestClock.adjust("600 millis")
       yield* cache.getOption("b")
 
