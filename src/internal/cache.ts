@@ -15,12 +15,15 @@
  *
  * Lifecycle of an entry: a miss puts a pending entry with a fresh `Load` in the index and
  * forks the load as a fiber of the cache (on the runtime captured at build time; closing the
- * cache interrupts it), then the caller awaits the load's `Deferred`. With `loadTimeout`, a
- * timer fiber answers the waiters when it passes. The fiber's exit
- * observer (`onLoadExit`) runs for every kind of `Exit`: it writes the result into the entry
- * (if the entry and its loading slot are still the ones this load created), evicts beyond
- * `capacity`, and only then completes the `Deferred`, so a waiter that retries the moment it
- * sees a failure finds the failed entry already gone and starts a fresh load.
+ * cache interrupts it). A caller that has to wait counts itself on the load and awaits its
+ * `Deferred` (made only then: a lookup that never suspends has finished within its fork and
+ * needs none); a `getPromise` caller outside any fiber registers a callback instead. With
+ * `loadTimeout`, a timer fiber answers the waiters when it passes. The fiber's exit observer
+ * (`onLoadExit`) runs for every kind of `Exit`: it asks the time-to-live function (user
+ * code, before anything changes), writes the result into the entry if the entry and its
+ * loading slot are still the ones this load created, evicts beyond `capacity`, and only
+ * then answers the waiters (`answer`), so a waiter that retries the moment it sees a
+ * failure finds the failed entry already gone and starts a fresh load.
  *
  * No section that changes state yields: JavaScript runs one fiber step at a time, so every
  * method body below is atomic with respect to other fibers. Whatever crosses a yield (a
@@ -35,6 +38,10 @@
  *   get its result, the index is left alone.
  * - A waiter is interrupted just as its load completes: the load has its result, so the
  *   detach finds nothing to abandon.
+ * - A caller chose a load, then yielded before counting itself, and meanwhile every counted
+ *   waiter left and the load was abandoned: the caller sees `abandoned` and reads again.
+ * - A waiter is interrupted after counting itself but before its interrupt handler is in
+ *   place: it stays counted, so the load completes instead of being abandoned (harmless).
  * - The clock steps backwards: entries live longer than planned; nothing crashes.
  */
 import type { Context, Scope } from "effect"
@@ -621,6 +628,11 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   /** Removes `entry` from every structure (a no-op for structures it is not in). */
   private remove(entry: Entry<K, V, E>): void {
     this.index.delete(entry)
+    this.unlink(entry)
+  }
+
+  /** Takes `entry` out of the recency list and the expiry heap and forgets its result. */
+  private unlink(entry: Entry<K, V, E>): void {
     if (this.lru.isLinked(entry)) this.lru.remove(entry)
     this.heap.remove(entry)
     if (entry.weak !== undefined) {
@@ -642,18 +654,10 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     else this.counters.evictedSize++
     if (entry.load === undefined) {
       this.remove(entry)
-      return
+    } else {
+      this.unlink(entry)
+      entry.state = PENDING
     }
-    this.lru.remove(entry)
-    this.heap.remove(entry)
-    if (entry.weak !== undefined) {
-      this.weak!.release(entry.weak)
-      entry.weak = undefined
-    }
-    entry.value = undefined
-    entry.exit = undefined
-    entry.option = undefined
-    entry.state = PENDING
   }
 
   /** Evicts from the cold end until `capacity` holds, dead weak entries first. */
