@@ -208,13 +208,21 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
   /**
    * As `getSyncExit`, returning the value, or throwing the typed error itself on failure and
    * the thrown value itself on a defect.
+   *
+   * **Concurrency**: as `getSyncExit`: a load in flight is joined, never doubled, and answered
+   * with a thrown `LoadPendingError`; refused inside the cache's own fibers with
+   * `ReentrantAccessError`.
    */
   getSync(key: K): V
 
   /**
    * The value of `key` if a fresh one is present, synchronously. Never loads, never fails
    * (`None` after close), and may be called anywhere, loaders included, since it cannot wait.
-   * The cache's fastest read.
+   * The cache's fastest read: it does not enter the Effect runtime, and a hit allocates
+   * nothing after the first (the `Option` is made once per stored value).
+   *
+   * **Concurrency**: `None` while a load of the key is in flight; during a refresh, the old
+   * value. Counts as a read for recency and idle time, not in the hit counters.
    */
   getOptionSync(key: K): Option.Option<V>
 
