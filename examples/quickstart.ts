@@ -1,8 +1,9 @@
 /**
- * The README's example: a cache provided as a Layer, read from an Effect program and from
- * plain code. Run: `npx tsx examples/quickstart.ts`.
+ * The README's example, grown a little: a cache provided as a Layer, a lookup that takes
+ * 20 ms, ten concurrent gets sharing one load, and a read from plain code through
+ * `getPromise`. Run: `npx tsx examples/quickstart.ts`.
  */
-import { Context, Effect, Layer, ManagedRuntime } from "effect"
+import { Context, Effect, ManagedRuntime } from "effect"
 import { ChronoCache } from "../src/index.js"
 
 class Users extends Context.Tag("Users")<Users, ChronoCache.ChronoCache<number, string>>() {}
@@ -24,7 +25,7 @@ const program = Effect.gen(function*() {
   return { first: names[0], loads, hits: stats.hits, misses: stats.misses, joins: stats.joins }
 })
 
-const runtime = ManagedRuntime.make(Layer.mergeAll(UsersLive))
+const runtime = ManagedRuntime.make(UsersLive)
 
 const main = async () => {
   console.log(await runtime.runPromise(program))

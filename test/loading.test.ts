@@ -385,6 +385,23 @@ describe("ChronoCache", () => {
         expect(valueOf(exitOf(staying))).toBe("v")
         expect(someValue(yield* cache.getOption("k"))).toBe("v")
       }))
+    it.scoped("abandonedLoads - \"interrupt\": a load a synchronous read was told goes on is never abandoned", () =>
+      Effect.gen(function*() {
+        const gates = new Gates()
+        const cache = yield* ChronoCache.make({ lookup: gates.lookup, capacity: 10, abandonedLoads: "interrupt" })
+        const pending = cache.getSyncExit("k")
+        const joiner = yield* start(cache.get("k"))
+
+        yield* Fiber.interrupt(joiner)
+        yield* settle()
+        const stillLoading = (yield* cache.cacheStats).pendingLoads
+        yield* gates.succeed(0, "v")
+
+        expect(Exit.isFailure(pending)).toBe(true)
+        expect(stillLoading).toBe(1)
+        expect(gates.call(0).interrupted).toBe(false)
+        expect(someValue(yield* cache.getOption("k"))).toBe("v")
+      }))
   })
 
   describe("close", () => {
@@ -593,6 +610,29 @@ describe("ChronoCache", () => {
   })
 
   describe("refresh", () => {
+    it.scoped("refresh - an entry evicted for size while it refreshes stays evicted, in exact LRU order", () =>
+      Effect.gen(function*() {
+        const gates = new Gates()
+        const cache = yield* ChronoCache.make({ lookup: gates.lookup, capacity: 2 })
+        const loadA = yield* start(cache.get("a"))
+        yield* gates.succeed(0, "a1")
+        const loadB = yield* start(cache.get("b"))
+        yield* gates.succeed(1, "b1")
+        yield* Fiber.join(loadA)
+        yield* Fiber.join(loadB)
+        const refreshing = yield* start(cache.refresh("a"))
+
+        yield* cache.set("c", "c1") // a is the least recently used: evicted for size
+        yield* cache.get("b")
+        yield* gates.succeed(2, "a2")
+
+        expect(Exit.isSuccess(exitOf(refreshing))).toBe(true)
+        expect(Option.isNone(yield* cache.getOption("a"))).toBe(true)
+        expect(someValue(yield* cache.getOption("b"))).toBe("b1")
+        expect(someValue(yield* cache.getOption("c"))).toBe("c1")
+        expect((yield* cache.cacheStats).evictions.size).toBe(1)
+      }))
+
     it.scoped("refresh - readers keep the old value until the new one is stored", () =>
       Effect.gen(function*() {
         const gates = new Gates()

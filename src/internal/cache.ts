@@ -483,7 +483,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 
   private detach(load: Load): void {
     load.waiters--
-    if (load.waiters > 0 || load.result !== undefined || this.config.abandonedLoads !== "interrupt") return
+    if (load.waiters > 0 || load.result !== undefined || load.keep || this.config.abandonedLoads !== "interrupt") {
+      return
+    }
     // Every waiter left a load nobody wants any more: stop it and forget its entry.
     load.abandoned = true
     const entry = load.entry as Entry<K, V, E>
@@ -645,14 +647,17 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   /**
-   * Drops a stale resolved entry (expired, or its value collected), counting the cause. With
-   * a refresh in flight the entry stays, demoted to pending, so readers join the refresh.
+   * Drops a resolved entry: evicted for size, expired, or its value collected, counting the
+   * cause. A stale entry (expired or collected) with a refresh in flight stays, demoted to
+   * pending, so that readers join the refresh. An entry evicted for size goes whatever runs
+   * for it, as under `invalidate`: a refresh in flight then answers its own waiters but
+   * cannot bring the entry back ahead of the ones that outlived it.
    */
   private drop(entry: Entry<K, V, E>, cause: number): void {
     if (cause === EXPIRED) this.counters.evictedExpired++
     else if (cause === COLLECTED) this.counters.evictedCollected++
     else this.counters.evictedSize++
-    if (entry.load === undefined) {
+    if (entry.load === undefined || cause === SIZE) {
       this.remove(entry)
     } else {
       this.unlink(entry)
@@ -797,7 +802,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (this.inCallback > 0 || runningInside(this.owner)) return Exit.fail(new ReentrantAccessError({ key }))
     const found = this.read(key)
     if (found instanceof Entry) return this.answerOf(found)
-    return (found.result as Answer<V, E> | undefined) ?? Exit.fail(new LoadPendingError({ key }))
+    if (found.result !== undefined) return found.result as Answer<V, E>
+    found.keep = true // the synchronous reader was told the load goes on
+    return Exit.fail(new LoadPendingError({ key }))
   }
 
   getSync(key: K): V {

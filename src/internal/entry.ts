@@ -82,6 +82,11 @@ export class Load {
   waiters = 0
   /** The answer given to the waiters, once the load has ended. */
   result: Exit.Exit<unknown, unknown> | undefined = undefined
+  /**
+   * Set when a synchronous read answered `LoadPendingError` for this load, promising that it
+   * goes on: it is then never abandoned, whoever else joins and leaves.
+   */
+  keep = false
   /** Set when every waiter left and `abandonedLoads` is `"interrupt"`. */
   abandoned = false
   /** Set when `loadTimeout` passed before the loader finished. */

@@ -17,6 +17,10 @@
  * cycle then fail in turn). The search costs nothing on a hit and nothing when the waiter is
  * not itself a load: it runs only when a load waits on another load.
  *
+ * Limitation: a fiber the loader forks counts as the loader even when the loader never
+ * waits for it (a daemon, a detached fork), so a wait of such a fiber can be refused as
+ * closing a cycle that would not have deadlocked.
+ *
  * Tolerated race: none arises, since an edge is added (after the search) and removed in
  * synchronous sections, and JavaScript runs one fiber step at a time.
  *

@@ -19,8 +19,8 @@
  * - An interrupted waiter only detaches itself; with `abandonedLoads: "interrupt"` a load that
  *   every waiter left is stopped and its pending entry forgotten.
  * - At most `capacity` resolved entries: the least recently used goes first. A resolved entry
- *   with a refresh in flight that is evicted or expires stays as a pending entry, so that
- *   readers join the refresh.
+ *   with a refresh in flight that expires stays as a pending entry, so that readers join
+ *   the refresh; one evicted for size goes, and its refresh then only answers its waiters.
  * - A value is fresh while `now < expiresAt`. The sweeper runs every `sweepInterval` from the
  *   cache's start (only when a time-to-live is set) and removes what has expired; `size`
  *   (and the stats) remove it first too, so they never count what a read would not return.
@@ -338,7 +338,7 @@ export class Model {
     entry.expiresAt = this.now + ttl
     if (!linked) this.recency.push(entry)
     else if (fresh) this.touch(entry)
-    while (this.recency.length > this.options.capacity) this.drop(this.recency[0]!)
+    while (this.recency.length > this.options.capacity) this.remove(this.recency[0]!)
   }
 
   private touch(entry: ModelEntry): void {
@@ -357,7 +357,7 @@ export class Model {
     entry.value = undefined
   }
 
-  /** Drops a resolved entry (evicted or expired); with a refresh in flight it turns pending. */
+  /** Drops an expired entry; with a refresh in flight it turns pending. */
   private drop(entry: ModelEntry): void {
     if (entry.load === undefined) {
       this.remove(entry)
