@@ -12,6 +12,7 @@ import type { Context, Duration, Effect, Exit, Layer, Option, Scope } from "effe
 import type { ChronoCacheError, InvalidOptionsError } from "./CacheError.js"
 import type { CacheStats } from "./CacheStats.js"
 import * as internal from "./internal/cache.js"
+import * as builder from "./internal/make.js"
 
 export {
   CacheClosedError,
@@ -269,7 +270,7 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
  */
 export const make: <K, V, E = never, R = never>(
   options: Options<K, V, E, R>
-) => Effect.Effect<ChronoCache<K, V, E>, InvalidOptionsError, Scope.Scope | R> = internal.make
+) => Effect.Effect<ChronoCache<K, V, E>, InvalidOptionsError, Scope.Scope | R> = builder.make
 
 /**
  * A `Layer` that builds a cache (as `make` does) and provides it under `tag`. The cache
@@ -294,4 +295,4 @@ export const make: <K, V, E = never, R = never>(
 export const layer: <I, K, V, E = never, R = never>(
   tag: Context.Tag<I, ChronoCache<K, V, E>>,
   options: Options<K, V, E, R>
-) => Layer.Layer<I, InvalidOptionsError, R> = internal.layer
+) => Layer.Layer<I, InvalidOptionsError, R> = builder.layer

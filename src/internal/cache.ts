@@ -44,25 +44,20 @@
  *   place: it stays counted, so the load completes instead of being abandoned (harmless).
  * - The clock steps backwards: entries live longer than planned; nothing crashes.
  */
-import type { Context, Scope } from "effect"
 import {
   Cause,
   type Clock,
   Deferred,
   Duration,
   Effect,
-  Effectable,
   Exit,
   type Fiber,
   Fiber as FiberNS,
   FiberId,
-  FiberSet,
-  Layer,
   Option,
   Queue,
   Runtime
 } from "effect"
-import { YieldWrap } from "effect/Utils"
 import {
   CacheClosedError,
   type ChronoCacheError,
@@ -73,17 +68,18 @@ import {
   ReentrantAccessError
 } from "../CacheError.js"
 import type { CacheStats } from "../CacheStats.js"
-import type { ChronoCache, Options, PromiseOptions, TypeId as TypeIdType } from "../ChronoCache.js"
+import type { ChronoCache, PromiseOptions, TypeId as TypeIdType } from "../ChronoCache.js"
 import { Entry, Load, PENDING, RESOLVED } from "./entry.js"
 import { ExpiryHeap } from "./expiry.js"
+import { GetEffect, MISS } from "./get.js"
 import { hashOf, KeyIndex } from "./keyIndex.js"
 import { answerOf, loadEffect } from "./load.js"
 import { Lru } from "./lru.js"
-import { type Config, millisOfUserDuration, validate } from "./options.js"
+import { type Config, millisOfUserDuration } from "./options.js"
 import { Counters } from "./stats.js"
-import { cacheOwners, runningInside } from "./sync.js"
+import { runningInside } from "./sync.js"
 import { addEdge, currentLoad, findCycle, removeEdge } from "./waitGraph.js"
-import { isWeakable, type WeakCell, WeakValues } from "./weak.js"
+import { isWeakable, type WeakCell, type WeakValues } from "./weak.js"
 
 /** @internal */
 export const TypeId: TypeIdType = Symbol.for("chronocache/ChronoCache") as TypeIdType
@@ -97,47 +93,6 @@ const DEAD_WINDOW = 16
 const EXPIRED = 0
 const SIZE = 1
 const COLLECTED = 2
-
-const MISS: unique symbol = Symbol.for("chronocache/miss") as any
-
-/**
- * The Effect that `get` returns. Run by the fiber runtime it commits to `getNow`. Run by
- * `yield*` inside `Effect.gen`, its iterator first tries the hit path and, on a hit, hands
- * the value straight back to the generator without a trip through the runtime; anything
- * else (a miss, a pending load, a kept failure, a closed cache) is yielded to the runtime
- * as usual.
- *
- * Limitation: a generator loop whose every `yield* cache.get(k)` is a hit does not yield to
- * the scheduler between those hits, just as a loop of plain synchronous code does not.
- */
-class GetEffect<K, V, E> extends Effectable.Class<V, E | ChronoCacheError> {
-  constructor(readonly cache: CacheImpl<K, V, E, any>, readonly key: K) {
-    super()
-  }
-  commit(): Effect.Effect<V, E | ChronoCacheError> {
-    return this.cache.getNow(this.key)
-  }
-  override [Symbol.iterator](): Effect.EffectGenerator<Effect.Effect<V, E | ChronoCacheError>> {
-    return new GetIterator(this)
-  }
-}
-
-class GetIterator<K, V, E> {
-  private started = false
-  constructor(readonly effect: GetEffect<K, V, E>) {}
-  next(
-    ...args: ReadonlyArray<any>
-  ): IteratorResult<YieldWrap<Effect.Effect<V, E | ChronoCacheError>>, V> {
-    if (this.started) return { value: args[0], done: true }
-    this.started = true
-    const value = this.effect.cache.hitValue(this.effect.key)
-    if (value !== MISS) return { value, done: true }
-    return { value: new YieldWrap(this.effect), done: false }
-  }
-  [Symbol.iterator](): this {
-    return this
-  }
-}
 
 /** @internal */
 export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
@@ -902,60 +857,3 @@ const settled = <V>(answer: Exit.Exit<V, unknown>): Promise<V> =>
 
 /** The thrown value of a failed read: the typed error itself, else the defect itself. */
 const squash = (exit: Exit.Failure<unknown, unknown>): unknown => Cause.squash(exit.cause)
-
-/** @internal */
-export const make = <K, V, E = never, R = never>(
-  options: Options<K, V, E, R>
-): Effect.Effect<ChronoCache<K, V, E>, InvalidOptionsError, Scope.Scope | R> =>
-  Effect.gen(function*() {
-    const config = yield* validate(options)
-    const owner = {}
-    const mark = (owners: ReadonlyArray<object>) => [...owners, owner]
-    const clock = yield* Effect.clock
-    // The background fibers' set comes first so that its finalizer (interrupting them) runs
-    // after the cache's own (answering every waiter with CacheClosedError, interrupting loads).
-    const fibers = yield* FiberSet.make<unknown, unknown>()
-    // The runtimes are captured interruptible whatever the building fiber is (the acquire
-    // step of `acquireRelease` is not): loads, timers and background fibers must stay
-    // interruptible, or the cache could never be closed.
-    const runBackground = yield* Effect.locallyWith(
-      Effect.interruptible(FiberSet.runtime(fibers)<never>()),
-      cacheOwners,
-      mark
-    )
-    const runtime = yield* Effect.locallyWith(Effect.interruptible(Effect.runtime<R>()), cacheOwners, mark)
-    const weak = config.weakValues
-      ? new WeakValues(yield* Queue.bounded<WeakCell>(config.cleanupQueueCapacity))
-      : undefined
-    const cache = new CacheImpl<K, V, E, R>(config, owner, clock, runtime, weak)
-    yield* Effect.addFinalizer(() => Effect.sync(() => cache.close()))
-    const annotate = Effect.annotateLogs({ cache: config.name ?? "ChronoCache" })
-    const timed = config.timeToLiveFn !== undefined || config.timeToLiveMillis !== Infinity ||
-      config.timeToIdleMillis !== Infinity
-    if (timed || weak !== undefined) {
-      runBackground(
-        Effect.sleep(config.sweepInterval).pipe(
-          Effect.zipRight(Effect.sync(() => cache.sweep())),
-          Effect.forever,
-          annotate
-        )
-      )
-    }
-    if (weak !== undefined) {
-      runBackground(
-        Queue.takeBetween(weak.queue, 1, 4096).pipe(
-          Effect.flatMap((cells) => Effect.sync(() => cache.collectNotices(cells))),
-          Effect.forever,
-          annotate
-        )
-      )
-    }
-    yield* Effect.logDebug("ChronoCache: built").pipe(annotate)
-    return cache
-  })
-
-/** @internal */
-export const layer = <I, K, V, E = never, R = never>(
-  tag: Context.Tag<I, ChronoCache<K, V, E>>,
-  options: Options<K, V, E, R>
-): Layer.Layer<I, InvalidOptionsError, R> => Layer.scoped(tag, make(options))
