@@ -114,7 +114,8 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
    * without waiting, so a lookup stuck in an uninterruptible region cannot hold up the close.
    */
   private readonly runFork: RunFork<R>
-  private readonly annotate: <A, E2, R2>(self: Effect.Effect<A, E2, R2>) => Effect.Effect<A, E2, R2>
+  /** Annotates the logs of the cache's fibers with its name. */
+  readonly annotate: <A, E2, R2>(self: Effect.Effect<A, E2, R2>) => Effect.Effect<A, E2, R2>
 
   constructor(
     private readonly config: Config<K, V, E, R>,
@@ -126,8 +127,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   ) {
     this.runFork = Runtime.runFork(runtime)
     this.annotate = Effect.annotateLogs({ cache: config.name ?? "ChronoCache" })
-    this.timed = config.timeToLiveFn !== undefined || config.timeToLiveMillis !== Infinity ||
-      config.timeToIdleMillis !== Infinity
+    this.timed = config.timed
   }
 
   // ---------------------------------------------------------------------------------------
@@ -144,8 +144,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   hitValue(key: K): V | typeof MISS {
     if (this.closed || (this.weak !== undefined && this.weak.overflowed)) return MISS
     const entry = this.index.get(key)
-    if (entry === undefined || entry.state !== RESOLVED) return MISS
-    if (!this.readFresh(entry) || entry.exit?._tag === "Failure") return MISS
+    if (entry === undefined || !this.readSuccess(entry)) return MISS
     this.counters.hits++
     return this.valueOf(entry)
   }
@@ -204,8 +203,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   private peek(key: K): Option.Option<V> {
     this.maintain()
     const entry = this.index.get(key)
-    if (entry === undefined || entry.state !== RESOLVED) return Option.none()
-    if (!this.readFresh(entry) || entry.exit?._tag === "Failure") return Option.none()
+    if (entry === undefined || !this.readSuccess(entry)) return Option.none()
     if (entry.weak !== undefined) return Option.some(this.valueOf(entry))
     return entry.option ??= Option.some(entry.value as V)
   }
@@ -243,6 +241,11 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     }
     this.lru.touch(entry)
     return true
+  }
+
+  /** Whether `entry` holds a fresh success, touching it as a read if it is fresh. */
+  private readSuccess(entry: Entry<K, V, E>): boolean {
+    return entry.state === RESOLVED && this.readFresh(entry) && entry.exit?._tag !== "Failure"
   }
 
   /** The value of a fresh, successful entry. */
@@ -464,10 +467,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       this.remove(entry)
       return
     }
-    if (entry.weak !== undefined) {
-      this.weak!.release(entry.weak)
-      entry.weak = undefined
-    }
+    this.releaseWeak(entry)
     entry.option = undefined
     if (answer._tag === "Failure") {
       entry.value = undefined
@@ -592,13 +592,17 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   private unlink(entry: Entry<K, V, E>): void {
     if (this.lru.isLinked(entry)) this.lru.remove(entry)
     this.heap.remove(entry)
-    if (entry.weak !== undefined) {
-      this.weak!.release(entry.weak)
-      entry.weak = undefined
-    }
+    this.releaseWeak(entry)
     entry.value = undefined
     entry.exit = undefined
     entry.option = undefined
+  }
+
+  /** Forgets the weak cell of `entry`, if any, so that no notice comes for it. */
+  private releaseWeak(entry: Entry<K, V, E>): void {
+    if (entry.weak === undefined) return
+    this.weak!.release(entry.weak)
+    entry.weak = undefined
   }
 
   /**
@@ -648,8 +652,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 
   private clear(): void {
     for (const entry of this.index.values()) {
-      if (entry.weak !== undefined) this.weak!.release(entry.weak)
-      entry.weak = undefined
+      this.releaseWeak(entry)
       entry.value = undefined
       entry.exit = undefined
       entry.option = undefined

@@ -43,10 +43,8 @@ export const make = <K, V, E = never, R = never>(
       : undefined
     const cache = new CacheImpl<K, V, E, R>(config, owner, clock, runtime, weak)
     yield* Effect.addFinalizer(() => Effect.sync(() => cache.close()))
-    const annotate = Effect.annotateLogs({ cache: config.name ?? "ChronoCache" })
-    const timed = config.timeToLiveFn !== undefined || config.timeToLiveMillis !== Infinity ||
-      config.timeToIdleMillis !== Infinity
-    if (timed || weak !== undefined) {
+    const annotate = cache.annotate
+    if (config.timed || weak !== undefined) {
       runBackground(
         Effect.sleep(config.sweepInterval).pipe(
           Effect.zipRight(Effect.sync(() => cache.sweep())),

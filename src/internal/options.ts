@@ -25,6 +25,8 @@ export interface Config<K, V, E, R> {
   readonly abandonedLoads: AbandonedLoads
   readonly sweepInterval: Duration.Duration
   readonly name: string | undefined
+  /** Whether any time limit applies (time-to-live or time-to-idle): entries then carry times. */
+  readonly timed: boolean
 }
 
 const invalid = (option: string, reason: string) => new InvalidOptionsError({ option, reason })
@@ -152,6 +154,7 @@ export const validate = <K, V, E, R>(
       cleanupQueueCapacity,
       abandonedLoads,
       sweepInterval,
-      name: options.name
+      name: options.name,
+      timed: timeToLiveFn !== undefined || timeToLiveMillis !== Infinity || timeToIdleMillis !== Infinity
     }
   })
