@@ -5,7 +5,8 @@
  * Implementation notes
  *
  * State (one cache object; every field is written only here, in synchronous sections):
- * - `index`: key -> entry (keyIndex.ts). Holds pending and resolved entries.
+ * - `slots`: the entries, stored column by column; an entry is a slot number (entry.ts).
+ * - `index`: key -> slot (keyIndex.ts). Holds pending and resolved entries.
  * - `lru`: resolved entries in recency order (lru.ts); its size is the cache's size.
  * - `heap`: resolved entries with a finite expiry, soonest first (expiry.ts).
  * - `pending`: every load in flight, so that closing the cache can answer all waiters.
@@ -13,22 +14,23 @@
  * - `weak`: weak-value bookkeeping (weak.ts), when `weakValues` is on.
  * - `closed`: set once, when the cache's scope closes.
  *
- * Lifecycle of an entry: a miss puts a pending entry with a fresh `Load` in the index and
+ * Lifecycle of an entry: a miss puts a pending entry (a new slot) with a fresh `Load` in the index and
  * forks the load as a fiber of the cache (on the runtime captured at build time; closing the
  * cache interrupts it). A caller that has to wait counts itself on the load and awaits its
  * `Deferred` (made only then: a lookup that never suspends has finished within its fork and
  * needs none); a `getPromise` caller outside any fiber registers a callback instead. With
  * `loadTimeout`, a timer fiber answers the waiters when it passes. The fiber's exit observer
  * (`onLoadExit`) runs for every kind of `Exit`: it asks the time-to-live function (user
- * code, before anything changes), writes the result into the entry if the entry and its
- * loading slot are still the ones this load created, evicts beyond `capacity`, and only
+ * code, before anything changes), writes the result into the slot if the slot still holds
+ * this load, evicts beyond `capacity`, and only
  * then answers the waiters (`answer`), so a waiter that retries the moment it sees a
  * failure finds the failed entry already gone and starts a fresh load.
  *
  * No section that changes state yields: JavaScript runs one fiber step at a time, so every
  * method body below is atomic with respect to other fibers. Whatever crosses a yield (a
- * waiter resuming, a load finishing) re-checks its tokens: `index.get(key) === entry` and
- * `entry.load === load` (see entry.ts).
+ * waiter resuming, a load finishing, a weak notice) re-checks its token: the slot still
+ * holds its load, or its weak cell (see entry.ts). A removed entry's slot is freed at once
+ * and may be reused, so nothing may hold a bare slot number across a yield.
  *
  * Uninterruptible regions: none are needed. The exit observer runs outside the fiber's
  * interruptible evaluation, so no interruption can cut a load's bookkeeping in half.
@@ -69,7 +71,7 @@ import {
 } from "../CacheError.js"
 import type { CacheStats } from "../CacheStats.js"
 import type { ChronoCache, PromiseOptions, TypeId as TypeIdType } from "../ChronoCache.js"
-import { Entry, Load, PENDING, RESOLVED } from "./entry.js"
+import { FAILURE, Load, NIL, PENDING, Slots, SUCCESS } from "./entry.js"
 import { ExpiryHeap } from "./expiry.js"
 import { GetEffect, MISS } from "./get.js"
 import { hashOf, KeyIndex } from "./keyIndex.js"
@@ -97,15 +99,16 @@ const COLLECTED = 2
 /** @internal */
 export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   readonly [TypeId]: TypeIdType = TypeId
-  private readonly index = new KeyIndex<K, V, E>()
-  private readonly lru = new Lru<K, V, E>()
-  private readonly heap = new ExpiryHeap<K, V, E>()
+  private readonly slots: Slots<K, V>
+  private readonly index: KeyIndex<K>
+  private readonly lru: Lru
+  private readonly heap: ExpiryHeap
   private readonly pending = new Set<Load>()
   private readonly counters = new Counters()
   private readonly timed: boolean
   private closed = false
   /** Where the periodic weak reconciliation goes on from (see `reconcileStep`). */
-  private reconcileCursor: Entry<K, V, E> | undefined = undefined
+  private reconcileCursor = NIL
   /** Depth of user callbacks (time-to-live functions) running inside a write. */
   private inCallback = 0
   /**
@@ -128,6 +131,11 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     this.runFork = Runtime.runFork(runtime)
     this.annotate = Effect.annotateLogs({ cache: config.name ?? "ChronoCache" })
     this.timed = config.timed
+    const slots = new Slots<K, V>(config.capacity, config.timed)
+    this.slots = slots
+    this.index = new KeyIndex(slots)
+    this.lru = new Lru(slots as Slots<unknown, unknown>)
+    this.heap = new ExpiryHeap(slots as Slots<unknown, unknown>)
   }
 
   // ---------------------------------------------------------------------------------------
@@ -143,10 +151,10 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
    */
   hitValue(key: K): V | typeof MISS {
     if (this.closed || (this.weak !== undefined && this.weak.overflowed)) return MISS
-    const entry = this.index.get(key)
-    if (entry === undefined || !this.readSuccess(entry)) return MISS
+    const slot = this.index.get(key)
+    if (slot === undefined || !this.readSuccess(slot)) return MISS
     this.counters.hits++
-    return this.valueOf(entry)
+    return this.valueOf(slot)
   }
 
   /**
@@ -155,18 +163,20 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
    * miss). A stale entry whose refresh is in flight was demoted to pending by `readFresh`,
    * so its readers join the refresh.
    */
-  private read(key: K): Entry<K, V, E> | Load {
+  private read(key: K): number | Load {
     this.maintain()
-    const entry = this.index.get(key)
-    if (entry !== undefined) {
-      if (entry.state === RESOLVED && this.readFresh(entry)) {
+    const slot = this.index.get(key)
+    if (slot !== undefined) {
+      if (this.slots.state[slot]! >= SUCCESS && this.readFresh(slot)) {
         this.counters.hits++
-        return entry
+        return slot
       }
-      if (entry.load !== undefined && entry.state === PENDING) {
+      // Unless `readFresh` freed the slot, it is pending now, or it was already.
+      const load = this.slots.loads.get(slot)
+      if (load !== undefined && this.slots.state[slot] === PENDING) {
         this.counters.hits++
         this.counters.joins++
-        return entry.load
+        return load
       }
     }
     this.counters.misses++
@@ -177,7 +187,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (this.closed) return Effect.fail(this.closedError())
     const missesBefore = this.counters.misses
     const found = this.read(key)
-    if (found instanceof Entry) return this.answerOf(found)
+    if (typeof found === "number") return this.answerOf(found)
     const missed = this.counters.misses !== missesBefore
     return this.awaitLoad(found, () => {
       // The load was abandoned under this caller, who reads again: count the read once.
@@ -202,21 +212,21 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   /** A fresh success for `key`, counted as a read for recency and idle time. */
   private peek(key: K): Option.Option<V> {
     this.maintain()
-    const entry = this.index.get(key)
-    if (entry === undefined || !this.readSuccess(entry)) return Option.none()
-    if (entry.weak !== undefined) return Option.some(this.valueOf(entry))
-    return entry.option ??= Option.some(entry.value as V)
+    const slot = this.index.get(key)
+    if (slot === undefined || !this.readSuccess(slot)) return Option.none()
+    if (this.weak !== undefined) return Option.some(this.valueOf(slot))
+    const options = this.slots.options ?? this.slots.optionsColumn()
+    return options[slot] ??= Option.some(this.slots.values[slot] as V)
   }
 
   contains(key: K): Effect.Effect<boolean, ChronoCacheError> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
       this.maintain()
-      const entry = this.index.get(key)
-      if (entry === undefined) return Effect.succeed(false)
-      if (entry.load !== undefined) return Effect.succeed(true)
-      const alive = entry.weak === undefined || entry.weak.ref.deref() !== undefined
-      return Effect.succeed(alive && this.isFresh(entry, this.now()))
+      const slot = this.index.get(key)
+      if (slot === undefined) return Effect.succeed(false)
+      if (this.slots.loads.has(slot)) return Effect.succeed(true)
+      return Effect.succeed(!this.isDead(slot) && this.isFresh(slot, this.now()))
     })
   }
 
@@ -226,65 +236,81 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
    * of it is in flight. For a weak entry found alive, the value stays reachable until the
    * current job ends, so `valueOf` right after sees it too.
    */
-  private readFresh(entry: Entry<K, V, E>): boolean {
+  private readFresh(slot: number): boolean {
     if (this.timed) {
       const now = this.now()
-      if (!this.isFresh(entry, now)) {
-        this.drop(entry, EXPIRED)
+      if (!this.isFresh(slot, now)) {
+        this.drop(slot, EXPIRED)
         return false
       }
-      entry.lastAccess = now
+      this.slots.lastAccess![slot] = now
     }
-    if (entry.weak !== undefined && entry.weak.ref.deref() === undefined) {
-      this.drop(entry, COLLECTED)
+    if (this.weak !== undefined && this.isDead(slot)) {
+      this.drop(slot, COLLECTED)
       return false
     }
-    this.lru.touch(entry)
+    this.lru.touch(slot)
     return true
   }
 
-  /** Whether `entry` holds a fresh success, touching it as a read if it is fresh. */
-  private readSuccess(entry: Entry<K, V, E>): boolean {
-    return entry.state === RESOLVED && this.readFresh(entry) && entry.exit?._tag !== "Failure"
+  /**
+   * Whether `slot` holds a fresh success, touching it as a read if it is fresh (a kept
+   * failure is touched too, as any read of it).
+   */
+  private readSuccess(slot: number): boolean {
+    const state = this.slots.state[slot]!
+    return state >= SUCCESS && this.readFresh(slot) && state === SUCCESS
   }
 
   /** The value of a fresh, successful entry. */
-  private valueOf(entry: Entry<K, V, E>): V {
-    return entry.weak === undefined ? entry.value as V : entry.weak.ref.deref() as V
+  private valueOf(slot: number): V {
+    const value = this.slots.values[slot]
+    return this.weak === undefined ? value as V : (value as WeakCell).ref.deref() as V
+  }
+
+  /** Whether `slot` holds a weak value that was collected. */
+  private isDead(slot: number): boolean {
+    if (this.weak === undefined) return false
+    const cell = this.slots.values[slot] as WeakCell | undefined
+    return cell !== undefined && cell.ref.deref() === undefined
   }
 
   /**
    * The stored result of a fresh entry as an `Exit`: its kept failure, or its success,
    * made once and kept for strong values (never for weak ones, which it would pin).
    */
-  private answerOf(entry: Entry<K, V, E>): Answer<V, E> {
-    const exit = entry.exit
-    if (exit !== undefined) return exit
-    if (entry.weak !== undefined) return Exit.succeed(this.valueOf(entry))
-    return entry.exit = Exit.succeed(entry.value as V)
+  private answerOf(slot: number): Answer<V, E> {
+    const slots = this.slots
+    if (slots.state[slot] === FAILURE) return slots.exits![slot] as Answer<V, E>
+    if (this.weak !== undefined) return Exit.succeed(this.valueOf(slot))
+    const exits = slots.exits ?? slots.exitsColumn()
+    return (exits[slot] ??= Exit.succeed(slots.values[slot] as V)) as Answer<V, E>
   }
 
-  private isFresh(entry: Entry<K, V, E>, now: number): boolean {
-    if (entry.state !== RESOLVED) return false
+  private isFresh(slot: number, now: number): boolean {
+    const slots = this.slots
+    if (slots.state[slot]! < SUCCESS) return false
     if (!this.timed) return true
-    return now < entry.expiresAt && now < entry.lastAccess + this.config.timeToIdleMillis
+    return now < slots.expiresAt![slot]! && now < slots.lastAccess![slot]! + this.config.timeToIdleMillis
   }
 
   // ---------------------------------------------------------------------------------------
   // Loads
 
   /** Starts a load for `key`: into a new pending entry, or as a refresh of `existing`. */
-  private startLoad(key: K, existing: Entry<K, V, E> | undefined): Load {
-    const entry = existing ?? new Entry<K, V, E>(key, hashOf(key))
-    const load = new Load(key, entry as Entry, this.now(), existing !== undefined)
-    entry.load = load
-    if (existing === undefined) this.index.set(entry)
+  private startLoad(key: K, existing: number | undefined): Load {
+    // A new entry's key has no slot in the index: the callers only start one after finding
+    // none, or after `read` removed a stale one.
+    const slot = existing ?? this.slots.alloc(key, hashOf(key))
+    const load = new Load(key, slot, this.now(), existing !== undefined)
+    this.slots.loads.set(slot, load)
+    if (existing === undefined) this.index.set(slot)
     this.pending.add(load)
     // The fork runs the lookup at once, up to its first suspension; a lookup that never
     // suspends has finished when `runFork` returns, and the observer below runs at once.
     const fiber = this.runFork(loadEffect(this.config, key, load))
     load.fiber = fiber
-    fiber.addObserver((exit) => this.onLoadExit(entry, load, exit))
+    fiber.addObserver((exit) => this.onLoadExit(load, exit))
     const timeout = this.config.loadTimeout
     if (timeout !== undefined && load.result === undefined) {
       // The timer is a fiber of its own, not a race inside the load: the lookup keeps its
@@ -292,7 +318,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       // lookup stuck in an uninterruptible region cannot hold its waiters past the timeout.
       load.timer = this.runFork(
         Effect.sleep(timeout).pipe(
-          Effect.zipRight(Effect.suspend(() => this.onTimeout(entry, load, timeout))),
+          Effect.zipRight(Effect.suspend(() => this.onTimeout(load, timeout))),
           this.annotate
         )
       )
@@ -300,16 +326,17 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     return load
   }
 
-  private onLoadExit(entry: Entry<K, V, E>, load: Load, exit: Exit.Exit<V, E>): void {
+  private onLoadExit(load: Load, exit: Exit.Exit<V, E>): void {
     load.waitsFor = undefined
     load.timer?.unsafeInterruptAsFork(FiberId.none)
     if (load.result !== undefined) return // answered already: timed out, or the cache closed
-    let answer: Answer<V, E> = answerOf(exit, entry.key)
+    const key = load.key as K
+    let answer: Answer<V, E> = answerOf(exit, key)
     if (answer._tag === "Success" && this.weak !== undefined && !isWeakable(answer.value)) {
       answer = Exit.fail(
         new InvalidOptionsError({
           option: "weakValues",
-          reason: `the lookup of key ${String(entry.key)} produced a ${typeof answer
+          reason: `the lookup of key ${String(key)} produced a ${typeof answer
             .value}; weak values must be objects`
         })
       )
@@ -317,7 +344,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     // The time-to-live function is user code: it runs before anything is changed, so that
     // whatever it does to the cache meets a consistent state. Failures the cache made itself
     // (a weak primitive, a self-interruption) are never kept.
-    const ttl = answer === exit ? this.timeToLiveOf(exit, entry.key) : 0
+    const ttl = answer === exit ? this.timeToLiveOf(exit, key) : 0
     if (answer._tag === "Success") {
       this.counters.loadSuccesses++
     } else if (!load.abandoned) {
@@ -327,43 +354,44 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       {
         this.runFork(
           Effect.logWarning("ChronoCache: a load failed", answer.cause).pipe(
-            Effect.annotateLogs({ key: String(entry.key) }),
+            Effect.annotateLogs({ key: String(key) }),
             this.annotate
           )
         )
       }
     }
-    this.finish(entry, load, answer, ttl)
+    this.finish(load, answer, ttl)
   }
 
-  private onTimeout(entry: Entry<K, V, E>, load: Load, timeout: Duration.Duration): Effect.Effect<void> {
+  private onTimeout(load: Load, timeout: Duration.Duration): Effect.Effect<void> {
     if (load.result !== undefined) return Effect.void
     load.timedOut = true
     load.fiber?.unsafeInterruptAsFork(FiberId.none)
     this.counters.loadFailures++
     this.counters.loadTimeouts++
-    const error = new LoadTimeoutError({ key: entry.key, timeoutMillis: Duration.toMillis(timeout) })
-    this.finish(entry, load, Exit.fail(error), 0)
+    const error = new LoadTimeoutError({ key: load.key, timeoutMillis: Duration.toMillis(timeout) })
+    this.finish(load, Exit.fail(error), 0)
     return Effect.logWarning("ChronoCache: a load timed out and was interrupted").pipe(
-      Effect.annotateLogs({ key: String(entry.key), timeoutMillis: Duration.toMillis(timeout) })
+      Effect.annotateLogs({ key: String(load.key), timeoutMillis: Duration.toMillis(timeout) })
     )
   }
 
   /**
-   * Ends `load` with `answer`: writes it into the entry if the entry and its loading slot
-   * are still the ones the load created, then answers the waiters.
+   * Ends `load` with `answer`: writes it into its slot if the slot still holds the load
+   * (the entry was not removed, replaced or reset meanwhile), then answers the waiters.
    */
-  private finish(entry: Entry<K, V, E>, load: Load, answer: Answer<V, E>, ttl: number): void {
+  private finish(load: Load, answer: Answer<V, E>, ttl: number): void {
     this.pending.delete(load)
     const now = this.now()
     this.counters.totalLoadTimeMillis += Math.max(0, now - load.startedAt)
     load.result = answer
-    if (entry.load === load && this.index.get(entry.key) === entry) {
-      entry.load = undefined
-      if (answer._tag === "Failure" && load.isRefresh && entry.state === RESOLVED) {
+    const slot = load.slot
+    if (this.slots.loads.get(slot) === load) {
+      this.slots.loads.delete(slot)
+      if (answer._tag === "Failure" && load.isRefresh && this.slots.state[slot]! >= SUCCESS) {
         this.counters.refreshFailures++ // the old value stays
       } else {
-        this.store(entry, answer, ttl, now, !load.isRefresh)
+        this.store(slot, answer, ttl, now, !load.isRefresh)
       }
     }
     this.answer(load, answer)
@@ -446,10 +474,10 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     }
     // Every waiter left a load nobody wants any more: stop it and forget its entry.
     load.abandoned = true
-    const entry = load.entry as Entry<K, V, E>
-    if (entry.load === load) {
-      entry.load = undefined
-      if (entry.state === PENDING) this.index.delete(entry)
+    const slot = load.slot
+    if (this.slots.loads.get(slot) === load) {
+      this.slots.loads.delete(slot)
+      if (this.slots.state[slot] === PENDING) this.remove(slot)
     }
     load.fiber?.unsafeInterruptAsFork(FiberId.none)
   }
@@ -458,39 +486,38 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   // Writes
 
   /**
-   * Writes a result that lives `ttl` millis into `entry` and links it, or removes the entry
+   * Writes a result that lives `ttl` millis into `slot` and links it, or removes the entry
    * when `ttl` is zero (or time-to-idle is). `fresh` stamps the entry as just accessed (a
    * new load or a write; not a refresh, which replaces a value nobody just read).
    */
-  private store(entry: Entry<K, V, E>, answer: Answer<V, E>, ttl: number, now: number, fresh: boolean) {
+  private store(slot: number, answer: Answer<V, E>, ttl: number, now: number, fresh: boolean) {
     if (!(ttl > 0) || this.config.timeToIdleMillis <= 0) {
-      this.remove(entry)
+      this.remove(slot)
       return
     }
-    this.releaseWeak(entry)
-    entry.option = undefined
+    const slots = this.slots
+    const wasResolved = slots.state[slot]! >= SUCCESS
+    this.releaseWeak(slot)
+    if (slots.options !== undefined) slots.options[slot] = undefined
     if (answer._tag === "Failure") {
-      entry.value = undefined
-      entry.exit = answer as Exit.Exit<V, E>
-    } else if (this.weak !== undefined) {
-      entry.value = undefined
-      entry.exit = undefined
-      entry.weak = this.weak.hold(answer.value as object, entry as Entry)
+      slots.values[slot] = undefined
+      slots.exitsColumn()[slot] = answer
+      slots.state[slot] = FAILURE
     } else {
-      entry.value = answer.value
-      entry.exit = undefined
+      if (slots.exits !== undefined) slots.exits[slot] = undefined
+      slots.values[slot] = this.weak !== undefined ? this.weak.hold(answer.value as object, slot) : answer.value
+      slots.state[slot] = SUCCESS
     }
-    // Untimed caches never write the time fields, so that they keep small-integer values and
-    // an entry carries no boxed number.
+    let expiresAt = Infinity
     if (this.timed) {
-      entry.expiresAt = ttl === Infinity ? Infinity : now + ttl
-      if (fresh || entry.state !== RESOLVED) entry.lastAccess = now
+      if (ttl !== Infinity) expiresAt = now + ttl
+      slots.expiresAt![slot] = expiresAt
+      if (fresh || !wasResolved) slots.lastAccess![slot] = now
     }
-    entry.state = RESOLVED
-    if (!this.lru.isLinked(entry)) this.lru.push(entry)
-    else if (fresh) this.lru.touch(entry)
-    if (this.timed && entry.expiresAt !== Infinity) this.heap.upsert(entry)
-    else this.heap.remove(entry)
+    if (!this.lru.isLinked(slot)) this.lru.push(slot)
+    else if (fresh) this.lru.touch(slot)
+    if (expiresAt !== Infinity) this.heap.upsert(slot)
+    else this.heap.remove(slot)
     this.evictOverflow()
   }
 
@@ -506,15 +533,16 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       const exit = Exit.succeed(value)
       const ttl = this.timeToLiveOf(exit, key) // user code first, before anything changes
       if (this.closed) return Effect.fail(this.closedError())
-      let entry = this.index.get(key)
-      if (entry === undefined || entry.load !== undefined) {
-        // A load in flight for this key loses to the set: a new entry takes the key, so the
-        // load's ownership check fails and its result reaches only its own waiters.
-        if (entry !== undefined) this.remove(entry)
-        entry = new Entry<K, V, E>(key, hashOf(key))
-        this.index.set(entry)
+      let slot = this.index.get(key)
+      if (slot === undefined || this.slots.loads.has(slot)) {
+        // A load in flight for this key loses to the set: the entry is removed (its slot
+        // forgets the load) and a new one takes the key, so the load's ownership check fails
+        // and its result reaches only its own waiters.
+        if (slot !== undefined) this.remove(slot)
+        slot = this.slots.alloc(key, hashOf(key))
+        this.index.set(slot)
       }
-      this.store(entry, exit, ttl, this.now(), true)
+      this.store(slot, exit, ttl, this.now(), true)
       return Effect.void
     })
   }
@@ -523,11 +551,11 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const refresh: Effect.Effect<void, E | ChronoCacheError> = Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
       this.maintain()
-      const entry = this.index.get(key)
+      const slot = this.index.get(key)
       // A load already in flight (first load or refresh) is joined rather than doubled.
-      const load = entry === undefined
+      const load = slot === undefined
         ? this.startLoad(key, undefined)
-        : entry.load ?? this.startLoad(key, entry)
+        : this.slots.loads.get(slot) ?? this.startLoad(key, slot)
       return Effect.asVoid(this.awaitLoad(load, () => refresh))
     })
     return refresh
@@ -537,8 +565,8 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
       this.maintain()
-      const entry = this.index.get(key)
-      if (entry !== undefined) this.remove(entry)
+      const slot = this.index.get(key)
+      if (slot !== undefined) this.remove(slot)
       return Effect.void
     })
   }
@@ -582,27 +610,34 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   // ---------------------------------------------------------------------------------------
   // Removal and eviction
 
-  /** Removes `entry` from every structure (a no-op for structures it is not in). */
-  private remove(entry: Entry<K, V, E>): void {
-    this.index.delete(entry)
-    this.unlink(entry)
+  /**
+   * Removes the entry in `slot` from every structure (a no-op for structures it is not in)
+   * and frees the slot, which also forgets its load, if any.
+   */
+  private remove(slot: number): void {
+    this.index.delete(slot)
+    this.unlink(slot)
+    this.slots.release(slot)
   }
 
-  /** Takes `entry` out of the recency list and the expiry heap and forgets its result. */
-  private unlink(entry: Entry<K, V, E>): void {
-    if (this.lru.isLinked(entry)) this.lru.remove(entry)
-    this.heap.remove(entry)
-    this.releaseWeak(entry)
-    entry.value = undefined
-    entry.exit = undefined
-    entry.option = undefined
+  /** Takes `slot` out of the recency list and the expiry heap and forgets its result. */
+  private unlink(slot: number): void {
+    const slots = this.slots
+    if (this.lru.isLinked(slot)) this.lru.remove(slot)
+    this.heap.remove(slot)
+    this.releaseWeak(slot)
+    slots.values[slot] = undefined
+    if (slots.exits !== undefined) slots.exits[slot] = undefined
+    if (slots.options !== undefined) slots.options[slot] = undefined
   }
 
-  /** Forgets the weak cell of `entry`, if any, so that no notice comes for it. */
-  private releaseWeak(entry: Entry<K, V, E>): void {
-    if (entry.weak === undefined) return
-    this.weak!.release(entry.weak)
-    entry.weak = undefined
+  /** Forgets the weak cell in `slot`, if any, so that no notice comes for it. */
+  private releaseWeak(slot: number): void {
+    if (this.weak === undefined) return
+    const cell = this.slots.values[slot] as WeakCell | undefined
+    if (cell === undefined) return
+    this.weak.release(cell)
+    this.slots.values[slot] = undefined
   }
 
   /**
@@ -612,15 +647,15 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
    * for it, as under `invalidate`: a refresh in flight then answers its own waiters but
    * cannot bring the entry back ahead of the ones that outlived it.
    */
-  private drop(entry: Entry<K, V, E>, cause: number): void {
+  private drop(slot: number, cause: number): void {
     if (cause === EXPIRED) this.counters.evictedExpired++
     else if (cause === COLLECTED) this.counters.evictedCollected++
     else this.counters.evictedSize++
-    if (entry.load === undefined || cause === SIZE) {
-      this.remove(entry)
+    if (cause === SIZE || !this.slots.loads.has(slot)) {
+      this.remove(slot)
     } else {
-      this.unlink(entry)
-      entry.state = PENDING
+      this.unlink(slot)
+      this.slots.state[slot] = PENDING
     }
   }
 
@@ -630,39 +665,40 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (lru.size <= this.config.capacity) return
     if (this.weak !== undefined) this.drainNotices()
     while (lru.size > this.config.capacity) {
-      let victim = lru.tail!
+      let victim = lru.tail
       let dead = false
       if (this.weak !== undefined) {
         // A dead entry near the cold end goes before the live tail. The look is bounded, so
         // eviction stays O(1); dead entries further in are found by notices, reads, and
         // reconciliation.
         let seen = 0
-        for (let entry: Entry<K, V, E> | undefined = victim; entry !== undefined && seen < DEAD_WINDOW; seen++) {
-          if (entry.weak !== undefined && entry.weak.ref.deref() === undefined) {
-            victim = entry
+        for (let slot = victim; slot !== NIL && seen < DEAD_WINDOW; seen++) {
+          if (this.isDead(slot)) {
+            victim = slot
             dead = true
             break
           }
-          entry = entry.prev
+          slot = this.slots.prev[slot]!
         }
       }
       this.drop(victim, dead ? COLLECTED : SIZE)
     }
   }
 
+  /**
+   * Forgets every entry. Loads in flight go on for their own waiters: their slots no longer
+   * hold them, so they write nothing.
+   */
   private clear(): void {
-    for (const entry of this.index.values()) {
-      this.releaseWeak(entry)
-      entry.value = undefined
-      entry.exit = undefined
-      entry.option = undefined
-      entry.prev = undefined
-      entry.next = undefined
-      entry.heapIndex = -1
+    const weak = this.weak
+    if (weak !== undefined) {
+      for (const cell of this.slots.values) if (cell !== undefined) weak.release(cell as WeakCell)
     }
     this.index.clear()
     this.lru.clear()
     this.heap.clear()
+    this.slots.reset()
+    this.reconcileCursor = NIL
   }
 
   // ---------------------------------------------------------------------------------------
@@ -684,12 +720,13 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   private reclaimExpired(): void {
     if (!this.timed) return
     const now = this.now()
-    for (let top = this.heap.peek(); top !== undefined && top.expiresAt <= now; top = this.heap.peek()) {
+    const slots = this.slots
+    for (let top = this.heap.peek(); top !== NIL && slots.expiresAt![top]! <= now; top = this.heap.peek()) {
       this.drop(top, EXPIRED)
     }
     const idle = this.config.timeToIdleMillis
     if (idle !== Infinity) {
-      for (let tail = this.lru.tail; tail !== undefined && tail.lastAccess + idle <= now; tail = this.lru.tail) {
+      for (let tail = this.lru.tail; tail !== NIL && slots.lastAccess![tail]! + idle <= now; tail = this.lru.tail) {
         this.drop(tail, EXPIRED)
       }
     }
@@ -699,10 +736,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   collectNotices(cells: Iterable<WeakCell>): void {
     if (this.closed) return
     for (const cell of cells) {
-      const entry = cell.entry as Entry<K, V, E>
-      if (entry.weak === cell && this.index.get(entry.key) === entry && cell.ref.deref() === undefined) {
-        this.drop(entry, COLLECTED)
-      }
+      // The cell is the token: a slot that still holds it still holds the same entry.
+      const slot = cell.slot
+      if (this.slots.values[slot] === cell && cell.ref.deref() === undefined) this.drop(slot, COLLECTED)
     }
   }
 
@@ -717,21 +753,23 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
    * The periodic reconciliation, spread over sweeps: each sweep checks the next slice of the
    * recency list (from the cold end towards the hot one, at least 4,096 entries or a
    * sixteenth of the cache), so that a large cache never stalls one sweep; a pass that
-   * reaches the hot end counts as one reconciliation. A cursor that was removed or moved in
-   * between makes the next slice start again from the cold end.
+   * reaches the hot end counts as one reconciliation. A cursor whose entry was removed makes
+   * the next slice start again from the cold end; one that was moved, or whose slot was
+   * reused, makes it start elsewhere: that pass skips or repeats part of the list, which
+   * only delays the removal of a dead entry to the next pass.
    */
   private reconcileStep(): void {
     const weak = this.weak!
     const lru = this.lru
     const cursor = this.reconcileCursor
-    let entry = cursor !== undefined && lru.isLinked(cursor) ? cursor : lru.tail
-    for (let budget = Math.max(4096, lru.size >> 4); entry !== undefined && budget > 0; budget--) {
-      const prev: Entry<K, V, E> | undefined = entry.prev
-      if (entry.weak !== undefined && entry.weak.ref.deref() === undefined) this.drop(entry, COLLECTED)
-      entry = prev
+    let slot = cursor !== NIL && lru.isLinked(cursor) ? cursor : lru.tail
+    for (let budget = Math.max(4096, lru.size >> 4); slot !== NIL && budget > 0; budget--) {
+      const prev = this.slots.prev[slot]!
+      if (this.isDead(slot)) this.drop(slot, COLLECTED)
+      slot = prev
     }
-    this.reconcileCursor = entry
-    if (entry === undefined) weak.reconciliations++
+    this.reconcileCursor = slot
+    if (slot === NIL) weak.reconciliations++
   }
 
   /** Runs the reconciliation that an overflow of the cleanup queue asked for, if any. */
@@ -744,11 +782,11 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const weak = this.weak!
     weak.overflowed = false
     weak.reconciliations++
-    let entry = this.lru.tail
-    while (entry !== undefined) {
-      const prev = entry.prev
-      if (entry.weak !== undefined && entry.weak.ref.deref() === undefined) this.drop(entry, COLLECTED)
-      entry = prev
+    let slot = this.lru.tail
+    while (slot !== NIL) {
+      const prev = this.slots.prev[slot]!
+      if (this.isDead(slot)) this.drop(slot, COLLECTED)
+      slot = prev
     }
   }
 
@@ -759,7 +797,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (this.closed) return Exit.fail(this.closedError())
     if (this.inCallback > 0 || runningInside(this.owner)) return Exit.fail(new ReentrantAccessError({ key }))
     const found = this.read(key)
-    if (found instanceof Entry) return this.answerOf(found)
+    if (typeof found === "number") return this.answerOf(found)
     if (found.result !== undefined) return found.result as Answer<V, E>
     found.keep = true // the synchronous reader was told the load goes on
     return Exit.fail(new LoadPendingError({ key }))
@@ -801,7 +839,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     // does, and its promise settles with the load's answer, at the same moment as the
     // fibers waiting for it.
     const found = this.read(key)
-    if (found instanceof Entry) return settled(this.answerOf(found))
+    if (typeof found === "number") return settled(this.answerOf(found))
     const load = found
     if (load.result !== undefined) return settled(load.result as Answer<V, E>)
     return new Promise<V>((resolve, reject) => {

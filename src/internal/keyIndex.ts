@@ -1,5 +1,5 @@
 /**
- * The key index: key -> entry.
+ * The key index: key -> slot.
  *
  * Implementation notes
  *
@@ -7,8 +7,10 @@
  * or by value as a primitive (strings, numbers, bigints, symbols, and plain objects, which it
  * compares by reference). `structural` holds the keys it compares by content: those that
  * implement `Equal` (`Data` classes and structs, tuples, `HashSet`s...), and `Date` and `URL`
- * values; they are bucketed by `Hash.hash`; a bucket is one
- * entry or an array of entries whose hashes collide. `count` is the number of entries.
+ * values; they are bucketed by `Hash.hash`; a bucket is one slot or an array of slots whose
+ * hashes collide. The keys themselves and their hashes are in the slots' columns
+ * (entry.ts); the index holds slot numbers only, small integers that the map stores
+ * unboxed.
  *
  * Primitive keys never pay for structural hashing: the `Equal` check is one property
  * lookup, and the native map's string hashing is seeded per process by the engine, so
@@ -21,7 +23,7 @@
  * Who writes: cache.ts only, in synchronous sections.
  */
 import { Equal, Hash } from "effect"
-import type { Entry } from "./entry.js"
+import type { Slots } from "./entry.js"
 
 /** @internal */
 export const isStructural = (key: unknown): boolean =>
@@ -32,71 +34,78 @@ export const isStructural = (key: unknown): boolean =>
 export const hashOf = (key: unknown): number => isStructural(key) ? Hash.hash(key) : 0
 
 /** @internal */
-export class KeyIndex<K, V, E> {
-  private primitive = new Map<K, Entry<K, V, E>>()
-  private structural = new Map<number, Entry<K, V, E> | Array<Entry<K, V, E>>>()
+export class KeyIndex<K> {
+  private primitive = new Map<K, number>()
+  private structural = new Map<number, number | Array<number>>()
   private structuralCount = 0
+
+  constructor(private readonly slots: Slots<K, unknown>) {}
 
   get size(): number {
     return this.primitive.size + this.structuralCount
   }
 
-  get(key: K): Entry<K, V, E> | undefined {
+  /** The slot of `key`, or `undefined`. */
+  get(key: K): number | undefined {
     if (!isStructural(key)) return this.primitive.get(key)
     const bucket = this.structural.get(Hash.hash(key))
     if (bucket === undefined) return undefined
-    if (!Array.isArray(bucket)) return Equal.equals(bucket.key, key) ? bucket : undefined
-    for (const entry of bucket) if (Equal.equals(entry.key, key)) return entry
+    const keys = this.slots.keys
+    if (typeof bucket === "number") return Equal.equals(keys[bucket], key) ? bucket : undefined
+    for (const slot of bucket) if (Equal.equals(keys[slot], key)) return slot
     return undefined
   }
 
-  /** Puts `entry` under its key, replacing whatever entry had an equal key. */
-  set(entry: Entry<K, V, E>): void {
-    const key = entry.key
+  /** Puts `slot` under its key, replacing whatever slot had an equal key. */
+  set(slot: number): void {
+    const keys = this.slots.keys
+    const key = keys[slot] as K
     if (!isStructural(key)) {
-      this.primitive.set(key, entry)
+      this.primitive.set(key, slot)
       return
     }
-    const bucket = this.structural.get(entry.hash)
+    const hash = this.slots.hashOf(slot)
+    const bucket = this.structural.get(hash)
     if (bucket === undefined) {
-      this.structural.set(entry.hash, entry)
+      this.structural.set(hash, slot)
       this.structuralCount++
-    } else if (!Array.isArray(bucket)) {
-      if (Equal.equals(bucket.key, key)) {
-        this.structural.set(entry.hash, entry)
+    } else if (typeof bucket === "number") {
+      if (Equal.equals(keys[bucket], key)) {
+        this.structural.set(hash, slot)
       } else {
-        this.structural.set(entry.hash, [bucket, entry])
+        this.structural.set(hash, [bucket, slot])
         this.structuralCount++
       }
     } else {
-      const at = bucket.findIndex((other) => Equal.equals(other.key, key))
+      const at = bucket.findIndex((other) => Equal.equals(keys[other], key))
       if (at >= 0) {
-        bucket[at] = entry
+        bucket[at] = slot
       } else {
-        bucket.push(entry)
+        bucket.push(slot)
         this.structuralCount++
       }
     }
   }
 
-  /** Removes `entry` if it is the one held for its key; says whether it was. */
-  delete(entry: Entry<K, V, E>): boolean {
-    const key = entry.key
+  /** Removes `slot` if it is the one held for its key; says whether it was. */
+  delete(slot: number): boolean {
+    const key = this.slots.keys[slot] as K
     if (!isStructural(key)) {
-      if (this.primitive.get(key) !== entry) return false
+      if (this.primitive.get(key) !== slot) return false
       this.primitive.delete(key)
       return true
     }
-    const bucket = this.structural.get(entry.hash)
+    const hash = this.slots.hashOf(slot)
+    const bucket = this.structural.get(hash)
     if (bucket === undefined) return false
-    if (!Array.isArray(bucket)) {
-      if (bucket !== entry) return false
-      this.structural.delete(entry.hash)
+    if (typeof bucket === "number") {
+      if (bucket !== slot) return false
+      this.structural.delete(hash)
     } else {
-      const at = bucket.indexOf(entry)
+      const at = bucket.indexOf(slot)
       if (at < 0) return false
       bucket.splice(at, 1)
-      if (bucket.length === 1) this.structural.set(entry.hash, bucket[0]!)
+      if (bucket.length === 1) this.structural.set(hash, bucket[0]!)
     }
     this.structuralCount--
     return true
@@ -106,13 +115,5 @@ export class KeyIndex<K, V, E> {
     this.primitive.clear()
     this.structural.clear()
     this.structuralCount = 0
-  }
-
-  *values(): IterableIterator<Entry<K, V, E>> {
-    yield* this.primitive.values()
-    for (const bucket of this.structural.values()) {
-      if (Array.isArray(bucket)) yield* bucket
-      else yield bucket
-    }
   }
 }

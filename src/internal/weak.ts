@@ -4,11 +4,11 @@
  * Implementation notes
  *
  * State.
- * - `WeakCell`: one per stored weak value; `ref` holds the value weakly, `entry` is the
- *   entry it was stored in. The cell is the ownership token of a collected-value notice: a
- *   notice only removes `entry` if the index still holds that entry and the entry still
- *   holds this cell. A key written again after its old value died has a new entry or a new
- *   cell, so a stale notice never removes it.
+ * - `WeakCell`: one per stored weak value; `ref` holds the value weakly, `slot` is the
+ *   slot it was stored in. The cell is the ownership token of a collected-value notice: a
+ *   notice only removes the entry in `slot` if that slot still holds this cell (a removed
+ *   entry's slot holds none, a reused slot another). A key written again after its old
+ *   value died has a new cell, so a stale notice never removes it.
  * - `registry`: calls back with the cell when its value is collected. The callback runs
  *   outside every fiber, so it only makes a non-blocking `unsafeOffer` of the cell to the
  *   bounded `queue`; when the queue is full it sets `overflowed` and counts the overflow, so
@@ -29,12 +29,11 @@
  * back, to prove the bound does not rest on finalizers.
  */
 import type { Queue } from "effect"
-import type { Entry } from "./entry.js"
 
 /** @internal */
 export class WeakCell {
   readonly ref: WeakRef<object>
-  constructor(value: object, readonly entry: Entry) {
+  constructor(value: object, readonly slot: number) {
     this.ref = new WeakRef(value)
   }
 }
@@ -71,9 +70,9 @@ export class WeakValues {
     })
   }
 
-  /** A new cell for `value` stored in `entry`, registered for its collection notice. */
-  hold(value: object, entry: Entry): WeakCell {
-    const cell = new WeakCell(value, entry)
+  /** A new cell for `value` stored in `slot`, registered for its collection notice. */
+  hold(value: object, slot: number): WeakCell {
+    const cell = new WeakCell(value, slot)
     this.registry.register(value, cell, cell)
     return cell
   }
