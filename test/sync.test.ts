@@ -3,7 +3,7 @@
  * refusal of synchronous reads made from fibers the cache owns (guarantee 1).
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Clock, Deferred, Effect, Exit, Fiber, Option, Runtime, Scope, TestClock } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Equal, Exit, Fiber, Option, Runtime, Scope, TestClock } from "effect"
 import {
   CacheClosedError,
   ChronoCache,
@@ -538,20 +538,37 @@ describe("ChronoCache", () => {
         expect(Option.isSome(cache.getOptionSync("c"))).toBe(true)
       }))
 
-    it.scoped("getOptionSync - repeated hits return the same Option, renewed when the value changes", () =>
+    it.scoped("getOptionSync - every hit returns the current value, a kept failure and a pending load return None", () =>
       Effect.gen(function*() {
-        const cache = yield* ChronoCache.make({ lookup: (key: string) => Effect.succeed(`${key} value`), capacity: 10 })
+        const gate = yield* Deferred.make<void>()
+        const cache = yield* ChronoCache.make({
+          lookup: (key: string) =>
+            key === "slow"
+              ? Effect.as(Deferred.await(gate), "slow value")
+              : key === "bad"
+              ? Effect.fail("no")
+              : Effect.succeed(`${key} value`),
+          capacity: 10,
+          timeToLive: () => Duration.infinity // keeps failures too
+        })
         yield* cache.get("k")
+        yield* Effect.flip(cache.get("bad"))
+        const slow = yield* Effect.fork(cache.get("slow"))
+        yield* Effect.yieldNow()
 
         const first = cache.getOptionSync("k")
         const second = cache.getOptionSync("k")
         yield* cache.set("k", "new value")
         const renewed = cache.getOptionSync("k")
 
-        expect(Option.isSome(first)).toBe(true)
-        expect(second).toBe(first)
+        expect(Option.getOrThrow(first)).toBe("k value")
+        expect(Equal.equals(first, second)).toBe(true)
         expect(Option.getOrThrow(renewed)).toBe("new value")
-        expect(cache.getOptionSync("k")).toBe(renewed)
+        expect(Option.isNone(cache.getOptionSync("bad"))).toBe(true)
+        expect(Option.isNone(cache.getOptionSync("slow"))).toBe(true)
+        yield* Deferred.succeed(gate, undefined)
+        expect(yield* Fiber.join(slow)).toBe("slow value")
+        expect(Option.getOrThrow(cache.getOptionSync("slow"))).toBe("slow value")
       }))
   })
 })

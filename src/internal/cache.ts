@@ -106,6 +106,8 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   private readonly pending = new Set<Load>()
   private readonly counters = new Counters()
   private readonly timed: boolean
+  /** Strong values and no time limit: hits take the short path of `hitSlot`. */
+  private readonly plain: boolean
   private closed = false
   /** Where the periodic weak reconciliation goes on from (see `reconcileStep`). */
   private reconcileCursor = NIL
@@ -131,6 +133,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     this.runFork = Runtime.runFork(runtime)
     this.annotate = Effect.annotateLogs({ cache: config.name ?? "ChronoCache" })
     this.timed = config.timed
+    this.plain = !config.timed && weak === undefined
     const slots = new Slots<K, V>(config.capacity, config.timed)
     this.slots = slots
     this.index = new KeyIndex(slots)
@@ -150,11 +153,31 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
    * `MISS`. Never loads, never waits, never allocates for strong values.
    */
   hitValue(key: K): V | typeof MISS {
-    if (this.closed || (this.weak !== undefined && this.weak.overflowed)) return MISS
-    const slot = this.index.get(key)
-    if (slot === undefined || !this.readSuccess(slot)) return MISS
+    if (this.closed) return MISS
+    const slot = this.hitSlot(key)
+    if (slot === NIL) return MISS
     this.counters.hits++
     return this.valueOf(slot)
+  }
+
+  /**
+   * The slot of a fresh success for `key`, touched as a read, or `NIL`: the hit path of
+   * every read. Written out for the common cache (strong values, no time limit) and a
+   * primitive key, where a hit is one map lookup, one state byte and a relink in the link
+   * columns; anything else goes the general way.
+   */
+  private hitSlot(key: K): number {
+    if (this.plain && typeof key !== "object" && typeof key !== "function") {
+      const slot = this.index.primitive.get(key)
+      if (slot === undefined) return NIL
+      const state = this.slots.state[slot]!
+      if (state < SUCCESS) return NIL
+      this.lru.touch(slot) // a kept failure is touched too, as any read of it
+      return state === SUCCESS ? slot : NIL
+    }
+    this.maintain()
+    const slot = this.index.get(key)
+    return slot !== undefined && this.readSuccess(slot) ? slot : NIL
   }
 
   /**
@@ -211,12 +234,12 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 
   /** A fresh success for `key`, counted as a read for recency and idle time. */
   private peek(key: K): Option.Option<V> {
-    this.maintain()
-    const slot = this.index.get(key)
-    if (slot === undefined || !this.readSuccess(slot)) return Option.none()
-    if (this.weak !== undefined) return Option.some(this.valueOf(slot))
-    const options = this.slots.options ?? this.slots.optionsColumn()
-    return options[slot] ??= Option.some(this.slots.values[slot] as V)
+    const slot = this.hitSlot(key)
+    if (slot === NIL) return Option.none()
+    // A new `Option` per hit, on purpose: kept one per entry (tried), it cost more memory
+    // than the entry itself and made each hit slower, a cold object to load instead of a
+    // short-lived one that the engine often does not allocate at all (escape analysis).
+    return Option.some(this.valueOf(slot))
   }
 
   contains(key: K): Effect.Effect<boolean, ChronoCacheError> {
@@ -498,7 +521,6 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const slots = this.slots
     const wasResolved = slots.state[slot]! >= SUCCESS
     this.releaseWeak(slot)
-    if (slots.options !== undefined) slots.options[slot] = undefined
     if (answer._tag === "Failure") {
       slots.values[slot] = undefined
       slots.exitsColumn()[slot] = answer
@@ -628,7 +650,6 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     this.releaseWeak(slot)
     slots.values[slot] = undefined
     if (slots.exits !== undefined) slots.exits[slot] = undefined
-    if (slots.options !== undefined) slots.options[slot] = undefined
   }
 
   /** Forgets the weak cell in `slot`, if any, so that no notice comes for it. */

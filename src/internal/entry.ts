@@ -8,7 +8,7 @@
  * entry needs are dense: `keys` and `values` (arrays of references), `state` (bytes), and
  * the recency links `prev` and `next` (32-bit integers, lru.ts). Columns that only some
  * caches or some entries need are made when first needed: `hashes` (structural keys),
- * `exits` and `options` (boxes made by reads, see below), and the time columns
+ * `exits` (made by reads, see below), and the time columns
  * `expiresAt`, `lastAccess`, `heapIndex` (only for caches with a time limit). An entry thus
  * costs no object of its own: a read of a strong value touches the index, one byte of
  * `state`, two links, and the value's element, all in compact arrays.
@@ -32,11 +32,10 @@
  * weak cell (weak.ts). `release` clears both, so a freed or reused slot fails either check.
  * A `set`, an `invalidate` or a newer load replaces them too, so a stale writer backs off.
  *
- * Boxes. `exits[slot]` holds a kept failure; or, for a strong success, its `Exit`, made on
+ * Exits. `exits[slot]` holds a kept failure; or, for a strong success, its `Exit`, made on
  * the first read that needs one (`get` run by the runtime, `getSyncExit`) and then returned
- * as-is (never for a weak value, which it would pin). `options[slot]` holds
- * `Option.some(value)`, made on the first `getOptionSync` hit and kept, so that later such
- * hits allocate nothing. Both are cleared whenever the value changes.
+ * as-is (never for a weak value, which it would pin). It is cleared whenever the value
+ * changes.
  *
  * Time columns (timed caches only): `expiresAt` (Clock millis, `Infinity` for never),
  * `lastAccess` (Clock millis of the last read or write, for time-to-idle), `heapIndex`
@@ -45,7 +44,7 @@
  * Who writes. Only synchronous code in cache.ts and the rooms it calls (no yield happens
  * while an entry is being changed), so every change is atomic with respect to fibers.
  */
-import type { Deferred, Exit, Fiber, Option } from "effect"
+import type { Deferred, Exit, Fiber } from "effect"
 
 /** No slot: the end of a link, or an absent entry. @internal */
 export const NIL = -1
@@ -71,7 +70,6 @@ export class Slots<K, V> {
   next = new Int32Array(0)
   hashes: Int32Array | undefined = undefined
   exits: Array<Exit.Exit<V, unknown> | undefined> | undefined = undefined
-  options: Array<Option.Option<V> | undefined> | undefined = undefined
   expiresAt: Float64Array | undefined = undefined
   lastAccess: Float64Array | undefined = undefined
   heapIndex: Int32Array | undefined = undefined
@@ -110,7 +108,6 @@ export class Slots<K, V> {
     this.keys[slot] = undefined
     this.values[slot] = undefined
     if (this.exits !== undefined) this.exits[slot] = undefined
-    if (this.options !== undefined) this.options[slot] = undefined
     this.loads.delete(slot)
     this.state[slot] = FREE
     this.prev[slot] = NIL
@@ -126,10 +123,6 @@ export class Slots<K, V> {
     return this.exits ??= new Array(this.state.length)
   }
 
-  optionsColumn(): Array<Option.Option<V> | undefined> {
-    return this.options ??= new Array(this.state.length)
-  }
-
   /** Forgets every entry and gives the columns' memory back. */
   reset(): void {
     this.keys = []
@@ -139,7 +132,6 @@ export class Slots<K, V> {
     this.next = new Int32Array(0)
     this.hashes = undefined
     this.exits = undefined
-    this.options = undefined
     this.expiresAt = undefined
     this.lastAccess = undefined
     this.heapIndex = undefined
@@ -161,7 +153,6 @@ export class Slots<K, V> {
     this.next = widened(this.next, new Int32Array(next))
     if (this.hashes !== undefined) this.hashes = widened(this.hashes, new Int32Array(next))
     if (this.exits !== undefined) this.exits = copied(this.exits, length, next)
-    if (this.options !== undefined) this.options = copied(this.options, length, next)
     if (this.timed) {
       this.expiresAt = widened(this.expiresAt ?? new Float64Array(0), new Float64Array(next))
       this.lastAccess = widened(this.lastAccess ?? new Float64Array(0), new Float64Array(next))

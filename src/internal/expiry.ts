@@ -64,7 +64,7 @@ export class ExpiryHeap {
 
   clear(): void {
     const index = this.slots.heapIndex
-    if (index !== undefined) for (const slot of this.items) index[slot] = NIL
+    if (index !== undefined) { for (const slot of this.items) index[slot] = NIL }
     this.items = []
   }
 

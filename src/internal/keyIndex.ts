@@ -35,7 +35,7 @@ export const hashOf = (key: unknown): number => isStructural(key) ? Hash.hash(ke
 
 /** @internal */
 export class KeyIndex<K> {
-  private primitive = new Map<K, number>()
+  readonly primitive = new Map<K, number>()
   private structural = new Map<number, number | Array<number>>()
   private structuralCount = 0
 
