@@ -283,6 +283,32 @@ describe("ChronoCache", () => {
         expect(yield* cache.size).toBe(0)
       }))
 
+    it.scoped("waiters - a load whose entry was removed never writes into the entry that reused its storage", () =>
+      Effect.gen(function*() {
+        const gates = new Gates()
+        const cache = yield* ChronoCache.make({ lookup: gates.lookup, capacity: 10 })
+        const first = yield* start(cache.get("a"))
+        const refresh = yield* start(cache.get("r"))
+        yield* gates.succeed(1, "r value")
+        const second = yield* start(cache.refresh("r"))
+
+        // Both entries in flight are removed, then two new keys take their freed storage.
+        yield* cache.invalidate("a")
+        yield* cache.invalidate("r")
+        yield* cache.set("b", "b value")
+        yield* cache.set("c", "c value")
+        yield* gates.succeed(0, "stale a")
+        yield* gates.succeed(2, "stale r")
+
+        expect(valueOf(exitOf(first))).toBe("stale a")
+        expect(valueOf(exitOf(refresh))).toBe("r value")
+        expect(exitOf(second)._tag).toBe("Success")
+        expect(someValue(yield* cache.getOption("b"))).toBe("b value")
+        expect(someValue(yield* cache.getOption("c"))).toBe("c value")
+        expect(Option.isNone(yield* cache.getOption("a"))).toBe(true)
+        expect(Option.isNone(yield* cache.getOption("r"))).toBe(true)
+        expect(yield* cache.size).toBe(2)
+      }))
     it.scoped("waiters - a loader that interrupts itself is a defect for its waiters, never an interruption", () =>
       Effect.gen(function*() {
         for (const loadTimeout of [undefined, "1 minute"] as const) {
