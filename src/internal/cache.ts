@@ -1,30 +1,28 @@
 /**
- * The cache object: wires the index, the recency list, the expiry heap, loads, weak values
- * and the synchronous guard into the public members.
+ * The cache object: loads, waiters, and the public members, over the stored entries
+ * (entries.ts), the weak values and the synchronous guard.
  *
  * Implementation notes
  *
  * State (one cache object; every field is written only here, in synchronous sections):
- * - `slots`: the entries, stored column by column; an entry is a slot number (entry.ts).
- * - `index`: key -> slot (keyIndex.ts). Holds pending and resolved entries.
- * - `lru`: resolved entries in recency order (lru.ts); its size is the cache's size.
- * - `heap`: resolved entries with a finite expiry, soonest first (expiry.ts).
+ * - `entries`: the stored entries, their order, expiry and eviction (entries.ts); `slots`
+ *   is its column store (entry.ts), whose `loads` (slot -> load in flight) is written here.
  * - `pending`: every load in flight, so that closing the cache can answer all waiters.
- * - `counters`: the stats (stats.ts).
+ * - `counters`: the stats (stats.ts), shared with `entries` for the eviction counts.
  * - `weak`: weak-value bookkeeping (weak.ts), when `weakValues` is on.
  * - `closed`: set once, when the cache's scope closes.
  *
- * Lifecycle of an entry: a miss puts a pending entry (a new slot) with a fresh `Load` in the index and
- * forks the load as a fiber of the cache (on the runtime captured at build time; closing the
- * cache interrupts it). A caller that has to wait counts itself on the load and awaits its
+ * Lifecycle of an entry: a miss puts a pending entry (a new slot) with a fresh `Load` in the
+ * index and forks the load as a fiber of the cache (on the runtime captured at build time;
+ * closing the cache interrupts it). A caller that has to wait counts itself on the load and awaits its
  * `Deferred` (made only then: a lookup that never suspends has finished within its fork and
  * needs none); a `getPromise` caller outside any fiber registers a callback instead. With
  * `loadTimeout`, a timer fiber answers the waiters when it passes. The fiber's exit observer
  * (`onLoadExit`) runs for every kind of `Exit`: it asks the time-to-live function (user
  * code, before anything changes), writes the result into the slot if the slot still holds
- * this load, evicts beyond `capacity`, and only
- * then answers the waiters (`answer`), so a waiter that retries the moment it sees a
- * failure finds the failed entry already gone and starts a fresh load.
+ * this load, evicts beyond `capacity`, and only then answers the waiters (`answer`), so a
+ * waiter that retries the moment it sees a failure finds the failed entry already gone and
+ * starts a fresh load.
  *
  * No section that changes state yields: JavaScript runs one fiber step at a time, so every
  * method body below is atomic with respect to other fibers. Whatever crosses a yield (a
@@ -57,7 +55,6 @@ import {
   Fiber as FiberNS,
   FiberId,
   Option,
-  Queue,
   Runtime
 } from "effect"
 import {
@@ -71,12 +68,10 @@ import {
 } from "../CacheError.js"
 import type { CacheStats } from "../CacheStats.js"
 import type { ChronoCache, PromiseOptions, TypeId as TypeIdType } from "../ChronoCache.js"
-import { FAILURE, Load, NIL, PENDING, Slots, SUCCESS } from "./entry.js"
-import { ExpiryHeap } from "./expiry.js"
+import { Entries } from "./entries.js"
+import { Load, NIL, PENDING, type Slots, SUCCESS } from "./entry.js"
 import { GetEffect, MISS } from "./get.js"
-import { hashOf, KeyIndex } from "./keyIndex.js"
 import { answerOf, loadEffect } from "./load.js"
-import { Lru } from "./lru.js"
 import { type Config, millisOfUserDuration } from "./options.js"
 import { Counters } from "./stats.js"
 import { runningInside } from "./sync.js"
@@ -89,28 +84,15 @@ export const TypeId: TypeIdType = Symbol.for("chronocache/ChronoCache") as TypeI
 type Answer<V, E> = Exit.Exit<V, E | ChronoCacheError>
 type RunFork<R> = <A, E>(effect: Effect.Effect<A, E, R>) => Fiber.RuntimeFiber<A, E>
 
-/** How far from the cold end eviction looks for a dead weak entry to take first. */
-const DEAD_WINDOW = 16
-
-const EXPIRED = 0
-const SIZE = 1
-const COLLECTED = 2
-
 /** @internal */
 export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   readonly [TypeId]: TypeIdType = TypeId
+  private readonly entries: Entries<K, V, E>
+  /** The entries' columns (the same object for the cache's life; its arrays may grow). */
   private readonly slots: Slots<K, V>
-  private readonly index: KeyIndex<K>
-  private readonly lru: Lru
-  private readonly heap: ExpiryHeap
   private readonly pending = new Set<Load>()
   private readonly counters = new Counters()
-  private readonly timed: boolean
-  /** Strong values and no time limit: hits take the short path of `hitSlot`. */
-  private readonly plain: boolean
   private closed = false
-  /** Where the periodic weak reconciliation goes on from (see `reconcileStep`). */
-  private reconcileCursor = NIL
   /** Depth of user callbacks (time-to-live functions) running inside a write. */
   private inCallback = 0
   /**
@@ -132,13 +114,8 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   ) {
     this.runFork = Runtime.runFork(runtime)
     this.annotate = Effect.annotateLogs({ cache: config.name ?? "ChronoCache" })
-    this.timed = config.timed
-    this.plain = !config.timed && weak === undefined
-    const slots = new Slots<K, V>(config.capacity, config.timed)
-    this.slots = slots
-    this.index = new KeyIndex(slots)
-    this.lru = new Lru(slots as Slots<unknown, unknown>)
-    this.heap = new ExpiryHeap(slots as Slots<unknown, unknown>)
+    this.entries = new Entries(config, clock, this.counters, weak)
+    this.slots = this.entries.slots
   }
 
   // ---------------------------------------------------------------------------------------
@@ -154,30 +131,10 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
    */
   hitValue(key: K): V | typeof MISS {
     if (this.closed) return MISS
-    const slot = this.hitSlot(key)
+    const slot = this.entries.hitSlot(key)
     if (slot === NIL) return MISS
     this.counters.hits++
-    return this.valueOf(slot)
-  }
-
-  /**
-   * The slot of a fresh success for `key`, touched as a read, or `NIL`: the hit path of
-   * every read. Written out for the common cache (strong values, no time limit) and a
-   * primitive key, where a hit is one map lookup, one state byte and a relink in the link
-   * columns; anything else goes the general way.
-   */
-  private hitSlot(key: K): number {
-    if (this.plain && typeof key !== "object" && typeof key !== "function") {
-      const slot = this.index.primitive.get(key)
-      if (slot === undefined) return NIL
-      const state = this.slots.state[slot]!
-      if (state < SUCCESS) return NIL
-      this.lru.touch(slot) // a kept failure is touched too, as any read of it
-      return state === SUCCESS ? slot : NIL
-    }
-    this.maintain()
-    const slot = this.index.get(key)
-    return slot !== undefined && this.readSuccess(slot) ? slot : NIL
+    return this.entries.valueOf(slot)
   }
 
   /**
@@ -187,10 +144,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
    * so its readers join the refresh.
    */
   private read(key: K): number | Load {
-    this.maintain()
-    const slot = this.index.get(key)
+    const slot = this.entries.find(key)
     if (slot !== undefined) {
-      if (this.slots.state[slot]! >= SUCCESS && this.readFresh(slot)) {
+      if (this.slots.state[slot]! >= SUCCESS && this.entries.readFresh(slot)) {
         this.counters.hits++
         return slot
       }
@@ -210,7 +166,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (this.closed) return Effect.fail(this.closedError())
     const missesBefore = this.counters.misses
     const found = this.read(key)
-    if (typeof found === "number") return this.answerOf(found)
+    if (typeof found === "number") return this.entries.answerOf(found)
     const missed = this.counters.misses !== missesBefore
     return this.awaitLoad(found, () => {
       // The load was abandoned under this caller, who reads again: count the read once.
@@ -234,87 +190,22 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
 
   /** A fresh success for `key`, counted as a read for recency and idle time. */
   private peek(key: K): Option.Option<V> {
-    const slot = this.hitSlot(key)
+    const slot = this.entries.hitSlot(key)
     if (slot === NIL) return Option.none()
     // A new `Option` per hit, on purpose: kept one per entry (tried), it cost more memory
     // than the entry itself and made each hit slower, a cold object to load instead of a
     // short-lived one that the engine often does not allocate at all (escape analysis).
-    return Option.some(this.valueOf(slot))
+    return Option.some(this.entries.valueOf(slot))
   }
 
   contains(key: K): Effect.Effect<boolean, ChronoCacheError> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
-      this.maintain()
-      const slot = this.index.get(key)
+      const slot = this.entries.find(key)
       if (slot === undefined) return Effect.succeed(false)
       if (this.slots.loads.has(slot)) return Effect.succeed(true)
-      return Effect.succeed(!this.isDead(slot) && this.isFresh(slot, this.now()))
+      return Effect.succeed(!this.entries.isDead(slot) && this.entries.isFresh(slot, this.now()))
     })
-  }
-
-  /**
-   * Whether a resolved entry is still usable, touching it as a read if so. A stale entry
-   * (expired, or its weak value collected) is removed, or demoted to pending when a refresh
-   * of it is in flight. For a weak entry found alive, the value stays reachable until the
-   * current job ends, so `valueOf` right after sees it too.
-   */
-  private readFresh(slot: number): boolean {
-    if (this.timed) {
-      const now = this.now()
-      if (!this.isFresh(slot, now)) {
-        this.drop(slot, EXPIRED)
-        return false
-      }
-      this.slots.lastAccess![slot] = now
-    }
-    if (this.weak !== undefined && this.isDead(slot)) {
-      this.drop(slot, COLLECTED)
-      return false
-    }
-    this.lru.touch(slot)
-    return true
-  }
-
-  /**
-   * Whether `slot` holds a fresh success, touching it as a read if it is fresh (a kept
-   * failure is touched too, as any read of it).
-   */
-  private readSuccess(slot: number): boolean {
-    const state = this.slots.state[slot]!
-    return state >= SUCCESS && this.readFresh(slot) && state === SUCCESS
-  }
-
-  /** The value of a fresh, successful entry. */
-  private valueOf(slot: number): V {
-    const value = this.slots.values[slot]
-    return this.weak === undefined ? value as V : (value as WeakCell).ref.deref() as V
-  }
-
-  /** Whether `slot` holds a weak value that was collected. */
-  private isDead(slot: number): boolean {
-    if (this.weak === undefined) return false
-    const cell = this.slots.values[slot] as WeakCell | undefined
-    return cell !== undefined && cell.ref.deref() === undefined
-  }
-
-  /**
-   * The stored result of a fresh entry as an `Exit`: its kept failure, or its success,
-   * made once and kept for strong values (never for weak ones, which it would pin).
-   */
-  private answerOf(slot: number): Answer<V, E> {
-    const slots = this.slots
-    if (slots.state[slot] === FAILURE) return slots.exits![slot] as Answer<V, E>
-    if (this.weak !== undefined) return Exit.succeed(this.valueOf(slot))
-    const exits = slots.exits ?? slots.exitsColumn()
-    return (exits[slot] ??= Exit.succeed(slots.values[slot] as V)) as Answer<V, E>
-  }
-
-  private isFresh(slot: number, now: number): boolean {
-    const slots = this.slots
-    if (slots.state[slot]! < SUCCESS) return false
-    if (!this.timed) return true
-    return now < slots.expiresAt![slot]! && now < slots.lastAccess![slot]! + this.config.timeToIdleMillis
   }
 
   // ---------------------------------------------------------------------------------------
@@ -324,10 +215,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   private startLoad(key: K, existing: number | undefined): Load {
     // A new entry's key has no slot in the index: the callers only start one after finding
     // none, or after `read` removed a stale one.
-    const slot = existing ?? this.slots.alloc(key, hashOf(key))
+    const slot = existing ?? this.entries.add(key)
     const load = new Load(key, slot, this.now(), existing !== undefined)
     this.slots.loads.set(slot, load)
-    if (existing === undefined) this.index.set(slot)
     this.pending.add(load)
     // The fork runs the lookup at once, up to its first suspension; a lookup that never
     // suspends has finished when `runFork` returns, and the observer below runs at once.
@@ -414,7 +304,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       if (answer._tag === "Failure" && load.isRefresh && this.slots.state[slot]! >= SUCCESS) {
         this.counters.refreshFailures++ // the old value stays
       } else {
-        this.store(slot, answer, ttl, now, !load.isRefresh)
+        this.entries.store(slot, answer, ttl, now, !load.isRefresh)
       }
     }
     this.answer(load, answer)
@@ -500,7 +390,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const slot = load.slot
     if (this.slots.loads.get(slot) === load) {
       this.slots.loads.delete(slot)
-      if (this.slots.state[slot] === PENDING) this.remove(slot)
+      if (this.slots.state[slot] === PENDING) this.entries.remove(slot)
     }
     load.fiber?.unsafeInterruptAsFork(FiberId.none)
   }
@@ -508,45 +398,10 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   // ---------------------------------------------------------------------------------------
   // Writes
 
-  /**
-   * Writes a result that lives `ttl` millis into `slot` and links it, or removes the entry
-   * when `ttl` is zero (or time-to-idle is). `fresh` stamps the entry as just accessed (a
-   * new load or a write; not a refresh, which replaces a value nobody just read).
-   */
-  private store(slot: number, answer: Answer<V, E>, ttl: number, now: number, fresh: boolean) {
-    if (!(ttl > 0) || this.config.timeToIdleMillis <= 0) {
-      this.remove(slot)
-      return
-    }
-    const slots = this.slots
-    const wasResolved = slots.state[slot]! >= SUCCESS
-    this.releaseWeak(slot)
-    if (answer._tag === "Failure") {
-      slots.values[slot] = undefined
-      slots.exitsColumn()[slot] = answer
-      slots.state[slot] = FAILURE
-    } else {
-      if (slots.exits !== undefined) slots.exits[slot] = undefined
-      slots.values[slot] = this.weak !== undefined ? this.weak.hold(answer.value as object, slot) : answer.value
-      slots.state[slot] = SUCCESS
-    }
-    let expiresAt = Infinity
-    if (this.timed) {
-      if (ttl !== Infinity) expiresAt = now + ttl
-      slots.expiresAt![slot] = expiresAt
-      if (fresh || !wasResolved) slots.lastAccess![slot] = now
-    }
-    if (!this.lru.isLinked(slot)) this.lru.push(slot)
-    else if (fresh) this.lru.touch(slot)
-    if (expiresAt !== Infinity) this.heap.upsert(slot)
-    else this.heap.remove(slot)
-    this.evictOverflow()
-  }
-
   set(key: K, value: V): Effect.Effect<void, ChronoCacheError> {
     return Effect.suspend((): Effect.Effect<void, ChronoCacheError> => {
       if (this.closed) return Effect.fail(this.closedError())
-      this.maintain()
+      this.entries.maintain()
       if (this.weak !== undefined && !isWeakable(value)) {
         return Effect.fail(
           new InvalidOptionsError({ option: "weakValues", reason: `set of key ${String(key)} with a ${typeof value}` })
@@ -555,16 +410,15 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       const exit = Exit.succeed(value)
       const ttl = this.timeToLiveOf(exit, key) // user code first, before anything changes
       if (this.closed) return Effect.fail(this.closedError())
-      let slot = this.index.get(key)
+      let slot = this.entries.index.get(key)
       if (slot === undefined || this.slots.loads.has(slot)) {
         // A load in flight for this key loses to the set: the entry is removed (its slot
         // forgets the load) and a new one takes the key, so the load's ownership check fails
         // and its result reaches only its own waiters.
-        if (slot !== undefined) this.remove(slot)
-        slot = this.slots.alloc(key, hashOf(key))
-        this.index.set(slot)
+        if (slot !== undefined) this.entries.remove(slot)
+        slot = this.entries.add(key)
       }
-      this.store(slot, exit, ttl, this.now(), true)
+      this.entries.store(slot, exit, ttl, this.now(), true)
       return Effect.void
     })
   }
@@ -572,8 +426,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   refresh(key: K): Effect.Effect<void, E | ChronoCacheError> {
     const refresh: Effect.Effect<void, E | ChronoCacheError> = Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
-      this.maintain()
-      const slot = this.index.get(key)
+      const slot = this.entries.find(key)
       // A load already in flight (first load or refresh) is joined rather than doubled.
       const load = slot === undefined
         ? this.startLoad(key, undefined)
@@ -586,9 +439,8 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   invalidate(key: K): Effect.Effect<void, ChronoCacheError> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
-      this.maintain()
-      const slot = this.index.get(key)
-      if (slot !== undefined) this.remove(slot)
+      const slot = this.entries.find(key)
+      if (slot !== undefined) this.entries.remove(slot)
       return Effect.void
     })
   }
@@ -596,7 +448,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   get invalidateAll(): Effect.Effect<void, ChronoCacheError> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
-      this.clear()
+      this.entries.clear()
       return Effect.void
     })
   }
@@ -604,17 +456,17 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   get size(): Effect.Effect<number, ChronoCacheError> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
-      this.maintain()
-      this.reclaimExpired()
-      return Effect.succeed(this.lru.size)
+      this.entries.maintain()
+      this.entries.reclaimExpired()
+      return Effect.succeed(this.entries.size)
     })
   }
 
   get cacheStats(): Effect.Effect<CacheStats, ChronoCacheError> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
-      this.maintain()
-      this.reclaimExpired()
+      this.entries.maintain()
+      this.entries.reclaimExpired()
       return Effect.succeed(this.statsNow())
     })
   }
@@ -622,7 +474,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   /** @internal */
   statsNow(): CacheStats {
     const weak = this.weak
-    return this.counters.snapshot(this.lru.size, this.pending.size, {
+    return this.counters.snapshot(this.entries.size, this.pending.size, {
       cleanupQueueDepth: weak === undefined ? 0 : weak.queueDepth(),
       cleanupOverflows: weak === undefined ? 0 : weak.overflows,
       reconciliations: weak === undefined ? 0 : weak.reconciliations
@@ -632,183 +484,19 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   // ---------------------------------------------------------------------------------------
   // Removal and eviction
 
-  /**
-   * Removes the entry in `slot` from every structure (a no-op for structures it is not in)
-   * and frees the slot, which also forgets its load, if any.
-   */
-  private remove(slot: number): void {
-    this.index.delete(slot)
-    this.unlink(slot)
-    this.slots.release(slot)
-  }
-
-  /** Takes `slot` out of the recency list and the expiry heap and forgets its result. */
-  private unlink(slot: number): void {
-    const slots = this.slots
-    if (this.lru.isLinked(slot)) this.lru.remove(slot)
-    this.heap.remove(slot)
-    this.releaseWeak(slot)
-    slots.values[slot] = undefined
-    if (slots.exits !== undefined) slots.exits[slot] = undefined
-  }
-
-  /** Forgets the weak cell in `slot`, if any, so that no notice comes for it. */
-  private releaseWeak(slot: number): void {
-    if (this.weak === undefined) return
-    const cell = this.slots.values[slot] as WeakCell | undefined
-    if (cell === undefined) return
-    this.weak.release(cell)
-    this.slots.values[slot] = undefined
-  }
-
-  /**
-   * Drops a resolved entry: evicted for size, expired, or its value collected, counting the
-   * cause. A stale entry (expired or collected) with a refresh in flight stays, demoted to
-   * pending, so that readers join the refresh. An entry evicted for size goes whatever runs
-   * for it, as under `invalidate`: a refresh in flight then answers its own waiters but
-   * cannot bring the entry back ahead of the ones that outlived it.
-   */
-  private drop(slot: number, cause: number): void {
-    if (cause === EXPIRED) this.counters.evictedExpired++
-    else if (cause === COLLECTED) this.counters.evictedCollected++
-    else this.counters.evictedSize++
-    if (cause === SIZE || !this.slots.loads.has(slot)) {
-      this.remove(slot)
-    } else {
-      this.unlink(slot)
-      this.slots.state[slot] = PENDING
-    }
-  }
-
-  /** Evicts from the cold end until `capacity` holds, dead weak entries first. */
-  private evictOverflow(): void {
-    const lru = this.lru
-    if (lru.size <= this.config.capacity) return
-    if (this.weak !== undefined) this.drainNotices()
-    while (lru.size > this.config.capacity) {
-      let victim = lru.tail
-      let dead = false
-      if (this.weak !== undefined) {
-        // A dead entry near the cold end goes before the live tail. The look is bounded, so
-        // eviction stays O(1); dead entries further in are found by notices, reads, and
-        // reconciliation.
-        let seen = 0
-        for (let slot = victim; slot !== NIL && seen < DEAD_WINDOW; seen++) {
-          if (this.isDead(slot)) {
-            victim = slot
-            dead = true
-            break
-          }
-          slot = this.slots.prev[slot]!
-        }
-      }
-      this.drop(victim, dead ? COLLECTED : SIZE)
-    }
-  }
-
-  /**
-   * Forgets every entry. Loads in flight go on for their own waiters: their slots no longer
-   * hold them, so they write nothing.
-   */
-  private clear(): void {
-    const weak = this.weak
-    if (weak !== undefined) {
-      for (const cell of this.slots.values) if (cell !== undefined) weak.release(cell as WeakCell)
-    }
-    this.index.clear()
-    this.lru.clear()
-    this.heap.clear()
-    this.slots.reset()
-    this.reconcileCursor = NIL
-  }
-
   // ---------------------------------------------------------------------------------------
   // Background work: the sweeper and weak cleanup
 
   /** Reclaims expired entries (soonest first, then idle from the cold end) and dead weak ones. */
   sweep(): void {
     if (this.closed) return
-    this.reclaimExpired()
-    if (this.weak !== undefined) this.reconcileStep()
-  }
-
-  /**
-   * Removes the entries whose time has passed: soonest first from the heap, then idle ones
-   * from the cold end. Costs O(k log n) for k expired entries, nothing when none is due; run
-   * by the sweeper, and before `size` and `cacheStats` report, so that they never count an
-   * entry that a read would not return.
-   */
-  private reclaimExpired(): void {
-    if (!this.timed) return
-    const now = this.now()
-    const slots = this.slots
-    for (let top = this.heap.peek(); top !== NIL && slots.expiresAt![top]! <= now; top = this.heap.peek()) {
-      this.drop(top, EXPIRED)
-    }
-    const idle = this.config.timeToIdleMillis
-    if (idle !== Infinity) {
-      for (let tail = this.lru.tail; tail !== NIL && slots.lastAccess![tail]! + idle <= now; tail = this.lru.tail) {
-        this.drop(tail, EXPIRED)
-      }
-    }
+    this.entries.reclaimExpired()
+    if (this.weak !== undefined) this.entries.reconcileStep()
   }
 
   /** Handles collected-value notices taken from the cleanup queue. */
   collectNotices(cells: Iterable<WeakCell>): void {
-    if (this.closed) return
-    for (const cell of cells) {
-      // The cell is the token: a slot that still holds it still holds the same entry.
-      const slot = cell.slot
-      if (this.slots.values[slot] === cell && cell.ref.deref() === undefined) this.drop(slot, COLLECTED)
-    }
-  }
-
-  /** Takes every queued notice now, and reconciles if some were lost to a full queue. */
-  private drainNotices(): void {
-    const weak = this.weak!
-    if (weak.queueDepth() > 0) this.collectNotices(Effect.runSync(Queue.takeAll(weak.queue)))
-    if (weak.overflowed) this.reconcile()
-  }
-
-  /**
-   * The periodic reconciliation, spread over sweeps: each sweep checks the next slice of the
-   * recency list (from the cold end towards the hot one, at least 4,096 entries or a
-   * sixteenth of the cache), so that a large cache never stalls one sweep; a pass that
-   * reaches the hot end counts as one reconciliation. A cursor whose entry was removed makes
-   * the next slice start again from the cold end; one that was moved, or whose slot was
-   * reused, makes it start elsewhere: that pass skips or repeats part of the list, which
-   * only delays the removal of a dead entry to the next pass.
-   */
-  private reconcileStep(): void {
-    const weak = this.weak!
-    const lru = this.lru
-    const cursor = this.reconcileCursor
-    let slot = cursor !== NIL && lru.isLinked(cursor) ? cursor : lru.tail
-    for (let budget = Math.max(4096, lru.size >> 4); slot !== NIL && budget > 0; budget--) {
-      const prev = this.slots.prev[slot]!
-      if (this.isDead(slot)) this.drop(slot, COLLECTED)
-      slot = prev
-    }
-    this.reconcileCursor = slot
-    if (slot === NIL) weak.reconciliations++
-  }
-
-  /** Runs the reconciliation that an overflow of the cleanup queue asked for, if any. */
-  private maintain(): void {
-    if (this.weak !== undefined && this.weak.overflowed) this.reconcile()
-  }
-
-  /** One pass over the resolved entries, removing every one whose value was collected. */
-  private reconcile(): void {
-    const weak = this.weak!
-    weak.overflowed = false
-    weak.reconciliations++
-    let slot = this.lru.tail
-    while (slot !== NIL) {
-      const prev = this.slots.prev[slot]!
-      if (this.isDead(slot)) this.drop(slot, COLLECTED)
-      slot = prev
-    }
+    if (!this.closed) this.entries.collectNotices(cells)
   }
 
   // ---------------------------------------------------------------------------------------
@@ -818,7 +506,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (this.closed) return Exit.fail(this.closedError())
     if (this.inCallback > 0 || runningInside(this.owner)) return Exit.fail(new ReentrantAccessError({ key }))
     const found = this.read(key)
-    if (typeof found === "number") return this.answerOf(found)
+    if (typeof found === "number") return this.entries.answerOf(found)
     if (found.result !== undefined) return found.result as Answer<V, E>
     found.keep = true // the synchronous reader was told the load goes on
     return Exit.fail(new LoadPendingError({ key }))
@@ -860,7 +548,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     // does, and its promise settles with the load's answer, at the same moment as the
     // fibers waiting for it.
     const found = this.read(key)
-    if (typeof found === "number") return settled(this.answerOf(found))
+    if (typeof found === "number") return settled(this.entries.answerOf(found))
     const load = found
     if (load.result !== undefined) return settled(load.result as Answer<V, E>)
     return new Promise<V>((resolve, reject) => {
@@ -898,7 +586,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       load.timer?.unsafeInterruptAsFork(FiberId.none)
     }
     this.pending.clear()
-    this.clear()
+    this.entries.clear()
   }
 
   private now(): number {
