@@ -10,8 +10,9 @@
  * Two scenarios, each on its own cache:
  * - `reads`: after every turn of the event loop, one read (`getOption` of a random key);
  *   after an overflow, that read reconciles the whole index at once.
- * - `idle`: no cache operations at all; only the cleanup consumer and the periodic
- *   reconciliation of the sweeper (every `sweepInterval`) drain the index.
+ * - `idle`: no reads; each turn only asks the cache's `size`. The cleanup consumer, the
+ *   reconciliation that an operation runs after lost notices (here, `size`), and the
+ *   periodic one of the sweeper (every `sweepInterval`) drain the index.
  *
  * Usage: npm run gc-storm [-- --entries 1000000 --queue 64 --sweep 1000]
  * (needs `node --expose-gc`, which the npm script passes).
@@ -76,19 +77,27 @@ const storm = (scenario: Scenario): Effect.Effect<Row, unknown> =>
       return size
     })
 
-    // Fill. The values are made in the callback, so nothing but the cache refers to them.
+    // Fill. The values are held by `alive` until the fill ends, so that a collection during
+    // the fill takes none of them and all of them die together, at the forced collection.
     const fillStart = performance.now()
+    let alive: Array<{ readonly id: number }> | undefined = Array.from({ length: entries }, (_, id) => ({ id }))
+    const values = alive
     yield* Effect.forEach(
-      Array.from({ length: entries }, (_, id) => id),
-      (id) => Effect.zipRight(cache.set(id, { id }), observe),
+      values,
+      (value) => Effect.zipRight(cache.set(value.id, value), observe),
       { discard: true }
     )
     const fillMillis = performance.now() - fillStart
     const heapAtFullMB = megabytes(process.memoryUsage().heapUsed)
+    values.length = 0
+    alive = undefined
 
-    // One forced collection, after a turn so that no value is pinned by the filling job.
+    // One forced collection, alone in its job: a value whose `WeakRef` was made or read in a
+    // job stays alive until that job ends. Hence a turn after the fill, and another after
+    // `cacheStats`, which reconciles (reads every cell) if notices were lost meanwhile.
     yield* turn
     const before = yield* cache.cacheStats
+    yield* turn
     const gcStart = performance.now()
     forceGc()
     const gcEnd = performance.now()
