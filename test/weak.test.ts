@@ -11,9 +11,10 @@
  * never), which is how a runtime that runs finalizers late, or not at all, behaves.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Option, TestClock } from "effect"
+import { Deferred, Effect, Exit, Fiber, FiberId, Option, TestClock } from "effect"
 import { ChronoCache, type ChronoCacheError, InvalidOptionsError } from "../src/index.js"
 import { type Registry, registryFactory, type WeakCell } from "../src/internal/weak.js"
+import { settle } from "./utils/scheduling.js"
 
 interface Value {
   readonly id: number
@@ -509,5 +510,109 @@ describe("ChronoCache", () => {
         expect(stats.reconciliations).toBe(0)
         expect(stats.evictions.size).toBe(3)
       }).pipe(Effect.scoped))
+  })
+
+  describe("weakValues - reused slots and reads of collected entries", () => {
+    it.scoped("weak - a stale notice for a slot now held by another key removes nothing", () =>
+      Effect.gen(function*() {
+        const manual = yield* manualRegistry
+        const cache = yield* weakCache(10)
+        yield* setAll(cache, [1])
+        const oldCell = cellAt(manual, 0)
+        expect(yield* collectUntil(allDead([oldCell]))).toBe(true)
+        yield* cache.invalidate(1)
+        const fresh = { id: 2 }
+        yield* cache.set(2, fresh)
+        expect(cellAt(manual, 1).slot).toBe(oldCell.slot) // the slot was reused
+        manual.notify(oldCell)
+        yield* turn
+        yield* settle()
+        expect(yield* holds(cache, 2, fresh)).toBe(true)
+        expect((yield* cache.cacheStats).collected).toBe(0)
+      }))
+
+    it.scoped("weak - collected entry: getOptionSync None; getSync, get and getPromise load again", () =>
+      Effect.gen(function*() {
+        yield* manualRegistry
+        let loads = 0
+        const cache = yield* ChronoCache.make({
+          lookup: (id: number) => Effect.sync((): Value => ({ id: id * 1000 + ++loads })),
+          capacity: 10,
+          weakValues: true
+        })
+        const check = (read: Effect.Effect<Value, unknown>, want: number) =>
+          Effect.gen(function*() {
+            yield* setAll(cache, [1])
+            expect(yield* collectUntil(Effect.sync(() => true), 1)).toBe(true)
+            expect(Option.isNone(cache.getOptionSync(1))).toBe(true)
+            yield* setAll(cache, [1])
+            yield* collectUntil(Effect.sync(() => true), 1)
+            const v = yield* read
+            expect(v.id).toBe(want)
+          })
+        yield* check(Effect.sync(() => cache.getSync(1)), 1001)
+        yield* check(cache.get(1), 1002)
+        yield* check(Effect.promise(() => cache.getPromise(1)), 1003)
+        const stats = yield* cache.cacheStats
+        expect(stats.evictions.collected).toBe(6)
+      }))
+
+    it.scoped("weak - a collected entry with a refresh in flight is joined, then holds the refreshed value", () =>
+      Effect.gen(function*() {
+        const manual = yield* manualRegistry
+        const gate = Deferred.unsafeMake<void>(FiberId.none)
+        let loads = 0
+        let held: Value | undefined
+        const cache = yield* ChronoCache.make({
+          lookup: (id: number) =>
+            Effect.suspend(() => {
+              loads++
+              return Effect.as(Deferred.await(gate), undefined).pipe(
+                Effect.map(() => (held = { id: id * 1000 + loads }))
+              )
+            }),
+          capacity: 10,
+          weakValues: true
+        })
+        yield* setAll(cache, [1])
+        const oldCell = cellAt(manual, 0)
+        const refresh = yield* Effect.fork(cache.refresh(1))
+        yield* settle()
+        expect(yield* collectUntil(allDead([oldCell]))).toBe(true)
+        manual.notify(oldCell)
+        yield* turn
+        yield* settle()
+        expect(yield* cache.contains(1)).toBe(true) // the refresh is still running
+        expect(Option.isNone(cache.getOptionSync(1))).toBe(true)
+        const reader = yield* Effect.fork(cache.get(1))
+        yield* settle()
+        yield* Deferred.succeed(gate, undefined)
+        yield* settle()
+        expect(Exit.isSuccess(yield* Fiber.await(refresh))).toBe(true)
+        expect((yield* Fiber.join(reader)).id).toBe(1001)
+        expect(loads).toBe(1)
+        expect(yield* holds(cache, 1, held!)).toBe(true)
+        manual.notify(oldCell) // again: a no-op
+        yield* turn
+        expect(yield* holds(cache, 1, held!)).toBe(true)
+      }))
+
+    it.scoped("weak - capacity 0 keeps nothing and still shares a load", () =>
+      Effect.gen(function*() {
+        yield* manualRegistry
+        let loads = 0
+        const cache = yield* ChronoCache.make({
+          lookup: (id: number) =>
+            Effect.zipRight(Effect.yieldNow(), Effect.sync((): Value => ({ id: id + 0 * ++loads }))),
+          capacity: 0,
+          weakValues: true
+        })
+        yield* setAll(cache, [1, 2, 3])
+        expect(yield* cache.size).toBe(0)
+        const [a, b] = yield* Effect.all([cache.get(5), cache.get(5)], { concurrency: "unbounded" })
+        expect(a).toBe(b)
+        expect(loads).toBe(1)
+        expect(yield* cache.size).toBe(0)
+      }))
   })
 })

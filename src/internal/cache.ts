@@ -426,7 +426,9 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   refresh(key: K): Effect.Effect<void, E | ChronoCacheError> {
     const refresh: Effect.Effect<void, E | ChronoCacheError> = Effect.suspend(() => {
       if (this.closed) return Effect.fail(this.closedError())
-      const slot = this.entries.find(key)
+      // An entry past its time is refreshed as an absent one: a new load, not a refresh that
+      // would keep its old (stale) access time.
+      const slot = this.entries.findLive(key)
       // A load already in flight (first load or refresh) is joined rather than doubled.
       const load = slot === undefined
         ? this.startLoad(key, undefined)

@@ -87,6 +87,21 @@ export class Entries<K, V, E> {
     return this.index.get(key)
   }
 
+  /**
+   * The slot of `key` as `find` gives it, after dropping a resolved entry that is no longer
+   * fresh (expired, or its weak value collected), so that the caller treats it as absent; an
+   * entry with a refresh in flight is demoted to pending instead, and the refresh is found.
+   * Not a read: a fresh entry is not touched.
+   */
+  findLive(key: K): number | undefined {
+    const slot = this.find(key)
+    if (slot === undefined || this.slots.state[slot]! < SUCCESS) return slot
+    if (this.timed && !this.isFresh(slot, this.now())) this.drop(slot, EXPIRED)
+    else if (this.isDead(slot)) this.drop(slot, COLLECTED)
+    else return slot
+    return this.index.get(key)
+  }
+
   /** A new pending entry for `key`, which must have none: its slot, in the index. */
   add(key: K): number {
     const slot = this.slots.alloc(key, hashOf(key))
@@ -265,6 +280,9 @@ export class Entries<K, V, E> {
   private evictOverflow(): void {
     const lru = this.lru
     if (lru.size <= this.config.capacity) return
+    // Entries whose time has passed go before any live one (nothing is due most of the time,
+    // and then this costs one clock read).
+    this.reclaimExpired()
     if (this.weak !== undefined) this.drainNotices()
     while (lru.size > this.config.capacity) {
       let victim = lru.tail

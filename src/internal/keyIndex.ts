@@ -31,7 +31,13 @@ export const isStructural = (key: unknown): boolean =>
   (Equal.symbol in key || key instanceof Date || key instanceof URL)
 
 /** @internal */
-export const hashOf = (key: unknown): number => isStructural(key) ? Hash.hash(key) : 0
+export const hashOf = (key: unknown): number => isStructural(key) ? structuralHash(key) : 0
+
+/**
+ * `Hash.hash` as a 32-bit integer, the form the slots store it in: a key's own `Hash` may
+ * return any number (a fraction, a large integer), which must bucket the same way every time.
+ */
+const structuralHash = (key: unknown): number => Hash.hash(key) | 0
 
 /** @internal */
 export class KeyIndex<K> {
@@ -48,7 +54,7 @@ export class KeyIndex<K> {
   /** The slot of `key`, or `undefined`. */
   get(key: K): number | undefined {
     if (!isStructural(key)) return this.primitive.get(key)
-    const bucket = this.structural.get(Hash.hash(key))
+    const bucket = this.structural.get(structuralHash(key))
     if (bucket === undefined) return undefined
     const keys = this.slots.keys
     if (typeof bucket === "number") return Equal.equals(keys[bucket], key) ? bucket : undefined
