@@ -192,10 +192,10 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   private peek(key: K): Option.Option<V> {
     const slot = this.entries.hitSlot(key)
     if (slot === NIL) return Option.none()
-    // A new `Option` per hit, on purpose: kept one per entry (tried), it cost more memory
-    // than the entry itself and made each hit slower, a cold object to load instead of a
-    // short-lived one that the engine often does not allocate at all (escape analysis).
-    return Option.some(this.entries.valueOf(slot))
+    if (this.weak !== undefined) return Option.some(this.entries.valueOf(slot))
+    // Made on the first hit and kept, so that later hits allocate nothing.
+    const options = this.slots.options
+    return options[slot] ??= Option.some(this.slots.values[slot] as V)
   }
 
   contains(key: K): Effect.Effect<boolean, ChronoCacheError> {

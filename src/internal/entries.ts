@@ -206,6 +206,7 @@ export class Entries<K, V, E> {
     const slots = this.slots
     const wasResolved = slots.state[slot]! >= SUCCESS
     this.releaseWeak(slot)
+    slots.options[slot] = undefined
     if (answer._tag === "Failure") {
       slots.values[slot] = undefined
       slots.exitsColumn()[slot] = answer
@@ -246,6 +247,7 @@ export class Entries<K, V, E> {
     this.releaseWeak(slot)
     slots.values[slot] = undefined
     if (slots.exits !== undefined) slots.exits[slot] = undefined
+    slots.options[slot] = undefined
   }
 
   /** Forgets the weak cell in `slot`, if any, so that no notice comes for it. */
