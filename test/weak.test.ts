@@ -321,8 +321,8 @@ describe("ChronoCache", () => {
         expect(stats.evictions.size + stats.collected).toBeGreaterThan(0)
       }))
 
-    // Fails today: with no notice queued, eviction takes the least recently used entry
-    // without looking for a dead one (cache.ts, `evictOverflow`), so the live key 1 goes.
+    // With no notice queued, an eviction that took the least recently used entry without
+    // looking for a dead one would evict the live key 1.
     it.effect("weakValues - dead entries are evicted before live ones", () =>
       Effect.gen(function*() {
         const manual = yield* manualRegistry
@@ -464,8 +464,8 @@ describe("ChronoCache", () => {
   })
 
   describe("weakValues - an overflow is reconciled before the next operation", () => {
-    // Fails today: only reads reconcile after an overflow (cache.ts, `getNow`, `peek`,
-    // `getSyncExit`); `size`, `contains`, `set` and `cacheStats` go first.
+    // Every operation reconciles after an overflow, not only reads: `size`, `contains`,
+    // `set` and `cacheStats` included.
     it.effect("weakValues - after an overflow, size reports no dead entries", () =>
       Effect.gen(function*() {
         const manual = yield* manualRegistry
@@ -481,8 +481,8 @@ describe("ChronoCache", () => {
         expect(size).toBe(0)
       }).pipe(Effect.scoped))
 
-    // Fails today: `contains` checks freshness by time only (cache.ts, `contains`), never
-    // whether the weak value is still there.
+    // `contains` checks that the weak value is still there, not only that it is fresh by
+    // time.
     it.effect("weakValues - contains is false for a key whose value was collected", () =>
       Effect.gen(function*() {
         const manual = yield* manualRegistry

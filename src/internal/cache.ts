@@ -484,9 +484,6 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   // ---------------------------------------------------------------------------------------
-  // Removal and eviction
-
-  // ---------------------------------------------------------------------------------------
   // Background work: the sweeper and weak cleanup
 
   /** Reclaims expired entries (soonest first, then idle from the cold end) and dead weak ones. */
