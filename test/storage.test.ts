@@ -9,6 +9,7 @@ import {
   Cause,
   Data,
   Deferred,
+  Duration,
   Effect,
   Equal,
   Exit,
@@ -21,6 +22,7 @@ import {
   TestContext
 } from "effect"
 import fc from "fast-check"
+import { isDeepStrictEqual } from "node:util"
 import { CacheClosedError, ChronoCache, LoadPendingError } from "../src/index.js"
 import { settle } from "./utils/scheduling.js"
 
@@ -217,6 +219,116 @@ describe("ChronoCache - storage", () => {
         expect(Exit.isFailure(exit) && Cause.squash(exit.cause)).toBeInstanceOf(CacheClosedError)
       }
       expect(promised).toBeInstanceOf(CacheClosedError)
+    }))
+
+  // ---------------------------------------------------------------------------------------
+  // Kept Options of getOptionSync (held in the key index in place of the slot number)
+  it.scoped("kept options - the Option a hit returns is an Option in every respect", () =>
+    Effect.gen(function*() {
+      const cache = yield* ChronoCache.make({ lookup: (k: string) => Effect.succeed({ n: k.length }), capacity: 4 })
+      yield* cache.get("abc")
+      const first = cache.getOptionSync("abc")
+      const kept = cache.getOptionSync("abc")
+      expect(kept).toBe(first) // kept, not made again
+      expect(Option.isOption(kept)).toBe(true)
+      expect(Option.isSome(kept)).toBe(true)
+      expect(kept._tag).toBe("Some")
+      expect(Equal.equals(kept, Option.some(Option.getOrThrow(kept)))).toBe(true)
+      expect(Hash.hash(kept)).toBe(Hash.hash(Option.some(Option.getOrThrow(kept))))
+      expect(kept).toEqual(Option.some({ n: 3 }))
+      expect(kept).toStrictEqual(Option.some({ n: 3 }))
+      expect(isDeepStrictEqual(kept, Option.some({ n: 3 }))).toBe(true)
+      expect(Object.getPrototypeOf(kept)).toBe(Object.getPrototypeOf(Option.some(0)))
+      expect(Reflect.ownKeys(kept).filter((k) => typeof k === "string")).toEqual(["value"])
+      expect(JSON.stringify(kept)).toBe(JSON.stringify(Option.some({ n: 3 })))
+      expect(String(kept)).toBe(String(Option.some({ n: 3 })))
+      expect(Option.map(kept, (v) => v.n + 1)).toEqual(Option.some(4))
+      expect(yield* kept).toEqual({ n: 3 }) // an Option is an Effect too
+    }))
+
+  it.scoped("kept options - never outlive their entry: eviction, slot reuse, invalidate, refresh, set", () =>
+    Effect.gen(function*() {
+      let loads = 0
+      const cache = yield* ChronoCache.make({
+        lookup: (k: string) => Effect.sync(() => `${k}#${++loads}`),
+        capacity: 2
+      })
+      yield* cache.get("a")
+      yield* cache.get("b")
+      const a1 = cache.getOptionSync("a") // kept for a
+      const b1 = cache.getOptionSync("b") // kept for b; a is now the least recent
+      expect([some(a1), some(b1)]).toEqual(["a#1", "b#2"])
+      yield* cache.get("c") // evicts a; c takes a's freed slot
+      expect(Option.isNone(cache.getOptionSync("a"))).toBe(true)
+      expect(some(cache.getOptionSync("c"))).toBe("c#3")
+      yield* cache.get("a") // back, in a reused slot
+      const a2 = cache.getOptionSync("a")
+      expect(some(a2)).toBe("a#4")
+      expect(a2).not.toBe(a1)
+
+      yield* cache.invalidate("a")
+      expect(Option.isNone(cache.getOptionSync("a"))).toBe(true)
+      yield* cache.get("a")
+      expect(some(cache.getOptionSync("a"))).toBe("a#5")
+
+      const before = cache.getOptionSync("a")
+      yield* cache.refresh("a")
+      const refreshed = cache.getOptionSync("a")
+      expect(some(refreshed)).toBe("a#6")
+      expect(refreshed).not.toBe(before)
+
+      yield* cache.set("a", "set")
+      expect(some(cache.getOptionSync("a"))).toBe("set")
+      yield* cache.invalidateAll
+      expect(Option.isNone(cache.getOptionSync("a"))).toBe(true)
+      yield* cache.get("a")
+      expect(some(cache.getOptionSync("a"))).toBe("a#7")
+    }))
+
+  it.scoped("kept options - colliding structural keys each keep their own, and lose it on change", () =>
+    Effect.gen(function*() {
+      const cache = yield* ChronoCache.make({ lookup: (k: CK) => Effect.succeed(`v${k.id}`), capacity: 3 })
+      const keys = [new CK(1, 7), new CK(2, 7), new CK(3, 7)] // one bucket
+      for (const k of keys) yield* cache.get(k)
+      const kept = keys.map((k) => cache.getOptionSync(new CK(k.id, 7)))
+      expect(kept.map(some)).toEqual(["v1", "v2", "v3"])
+      keys.forEach((k, i) => expect(cache.getOptionSync(k)).toBe(kept[i]))
+      yield* cache.set(new CK(2, 7), "two")
+      expect(some(cache.getOptionSync(keys[1]!))).toBe("two")
+      expect(cache.getOptionSync(keys[0]!)).toBe(kept[0])
+      expect(cache.getOptionSync(keys[2]!)).toBe(kept[2])
+      yield* cache.get(new CK(4, 7)) // evicts the least recent: CK(2), set before the last two reads
+      expect(Option.isNone(cache.getOptionSync(keys[1]!))).toBe(true)
+      expect(some(cache.getOptionSync(new CK(4, 7)))).toBe("v4")
+      expect(yield* cache.size).toBe(3)
+    }))
+
+  it.scoped("kept options - an entry past its time is None, though its Option was kept", () =>
+    Effect.gen(function*() {
+      const cache = yield* ChronoCache.make({
+        lookup: (k: string) => Effect.succeed(k),
+        capacity: 4,
+        timeToLive: () => Duration.seconds(10)
+      })
+      yield* cache.get("k")
+      const kept = cache.getOptionSync("k")
+      yield* TestClock.adjust("9 seconds")
+      expect(cache.getOptionSync("k")).toBe(kept)
+      yield* TestClock.adjust("1 second")
+      expect(Option.isNone(cache.getOptionSync("k"))).toBe(true)
+      yield* cache.get("k")
+      expect(cache.getOptionSync("k")).not.toBe(kept)
+    }))
+
+  it.scoped("kept options - weak values get a new Option per read (a kept one would pin the value)", () =>
+    Effect.gen(function*() {
+      const value = { v: 1 }
+      const cache = yield* ChronoCache.make({ lookup: () => Effect.succeed(value), capacity: 4, weakValues: true })
+      yield* cache.get("k")
+      const first = cache.getOptionSync("k")
+      const second = cache.getOptionSync("k")
+      expect(Option.getOrThrow(first)).toBe(value)
+      expect(second).not.toBe(first)
     }))
 
   // ---------------------------------------------------------------------------------------

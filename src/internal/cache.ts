@@ -181,21 +181,13 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   getOption(key: K): Effect.Effect<Option.Option<V>, ChronoCacheError> {
-    return Effect.suspend(() => this.closed ? Effect.fail(this.closedError()) : Effect.succeed(this.peek(key)))
+    return Effect.suspend(() =>
+      this.closed ? Effect.fail(this.closedError()) : Effect.succeed(this.entries.hitOption(key))
+    )
   }
 
   getOptionSync(key: K): Option.Option<V> {
-    return this.closed ? Option.none() : this.peek(key)
-  }
-
-  /** A fresh success for `key`, counted as a read for recency and idle time. */
-  private peek(key: K): Option.Option<V> {
-    const slot = this.entries.hitSlot(key)
-    if (slot === NIL) return Option.none()
-    if (this.weak !== undefined) return Option.some(this.entries.valueOf(slot))
-    // Made on the first hit and kept, so that later hits allocate nothing.
-    const options = this.slots.options
-    return options[slot] ??= Option.some(this.slots.values[slot] as V)
+    return this.closed ? Option.none() : this.entries.hitOption(key)
   }
 
   contains(key: K): Effect.Effect<boolean, ChronoCacheError> {

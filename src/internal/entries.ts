@@ -8,7 +8,8 @@
  * State (written only here, in synchronous sections, called from cache.ts):
  * - `slots`: the entries, stored column by column; an entry is a slot number (entry.ts).
  *   cache.ts reads the columns directly and writes `Slots.loads` (the loads in flight).
- * - `index`: key -> slot (keyIndex.ts). Holds pending and resolved entries.
+ * - `index`: key -> slot (keyIndex.ts). Holds pending and resolved entries, and the kept
+ *   Options of `getOptionSync`.
  * - `lru`: resolved entries in recency order (lru.ts); its size is the cache's size.
  * - `heap`: resolved entries with a finite expiry, soonest first (expiry.ts).
  * - `reconcileCursor`: where the periodic weak reconciliation goes on from.
@@ -28,11 +29,11 @@
  * the next slice starts wherever that entry is, skipping or repeating part of the list,
  * which only delays the removal of a dead entry to the next pass.
  */
-import { type Clock, Effect, Exit, Queue } from "effect"
+import { type Clock, Effect, Exit, Option, Queue } from "effect"
 import type { ChronoCacheError } from "../CacheError.js"
 import { FAILURE, NIL, PENDING, Slots, SUCCESS } from "./entry.js"
 import { ExpiryHeap } from "./expiry.js"
-import { hashOf, KeyIndex } from "./keyIndex.js"
+import { hashOf, KeptSome, KeyIndex, slotOfRef } from "./keyIndex.js"
 import { Lru } from "./lru.js"
 import type { Config } from "./options.js"
 import type { Counters } from "./stats.js"
@@ -117,8 +118,9 @@ export class Entries<K, V, E> {
    */
   hitSlot(key: K): number {
     if (this.plain && typeof key !== "object" && typeof key !== "function") {
-      const slot = this.index.primitive.get(key)
-      if (slot === undefined) return NIL
+      const ref = this.index.primitive.get(key)
+      if (ref === undefined) return NIL
+      const slot = slotOfRef(ref)
       const state = this.slots.state[slot]!
       if (state < SUCCESS) return NIL
       this.lru.touch(slot) // a kept failure is touched too, as any read of it
@@ -127,6 +129,28 @@ export class Entries<K, V, E> {
     this.maintain()
     const slot = this.index.get(key)
     return slot !== undefined && this.readSuccess(slot) ? slot : NIL
+  }
+
+  /**
+   * `Option.some` of a fresh success for `key`, touched as a read, or `None`: the read of
+   * `getOptionSync`. For strong values the Option is made on the first hit and kept in the
+   * index (keyIndex.ts), so that later hits allocate nothing; in the common cache with a
+   * primitive key, a hit on a kept Option is one map lookup and a relink, as the index
+   * holds a kept Option only for a fresh success. A weak value gets a new Option per read,
+   * since a kept one would pin it.
+   */
+  hitOption(key: K): Option.Option<V> {
+    if (this.plain && typeof key !== "object" && typeof key !== "function") {
+      const ref = this.index.primitive.get(key)
+      if (typeof ref === "object") {
+        this.lru.touch(KeptSome.slotOf(ref))
+        return ref as Option.Option<V>
+      }
+    }
+    const slot = this.hitSlot(key)
+    if (slot === NIL) return Option.none()
+    if (this.weak !== undefined) return Option.some(this.valueOf(slot))
+    return this.index.keep(slot, this.slots.values[slot] as V)
   }
 
   /**
@@ -206,7 +230,7 @@ export class Entries<K, V, E> {
     const slots = this.slots
     const wasResolved = slots.state[slot]! >= SUCCESS
     this.releaseWeak(slot)
-    slots.options[slot] = undefined
+    this.index.unkeep(slot)
     if (answer._tag === "Failure") {
       slots.values[slot] = undefined
       slots.exitsColumn()[slot] = answer
@@ -247,7 +271,7 @@ export class Entries<K, V, E> {
     this.releaseWeak(slot)
     slots.values[slot] = undefined
     if (slots.exits !== undefined) slots.exits[slot] = undefined
-    slots.options[slot] = undefined
+    this.index.unkeep(slot)
   }
 
   /** Forgets the weak cell in `slot`, if any, so that no notice comes for it. */

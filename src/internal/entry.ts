@@ -6,7 +6,7 @@
  * Storage. The cache's entries live in `Slots`, column by column: an entry is a slot number,
  * and each of its fields is the element at that number of one array. The columns every
  * entry needs are dense: `keys` and `values` (arrays of references), `state` (bytes), the
- * recency links `prev` and `next` (32-bit integers, lru.ts), and `options` (see below). Columns that only some
+ * recency links `prev` and `next` (32-bit integers, lru.ts). Columns that only some
  * caches or some entries need are made when first needed: `hashes` (structural keys),
  * `exits` (made by reads, see below), and the time columns
  * `expiresAt`, `lastAccess`, `heapIndex` (only for caches with a time limit). An entry thus
@@ -34,10 +34,10 @@
  *
  * Boxes. `exits[slot]` holds a kept failure; or, for a strong success, its `Exit`, made on
  * the first read that needs one (`get` run by the runtime, `getSyncExit`) and then returned
- * as-is (never for a weak value, which it would pin). `options[slot]` holds
- * `Option.some(value)`, made on the first `getOptionSync` hit and kept, so that later hits
- * allocate nothing. Both are cleared whenever the value changes. A box costs memory only
- * once a read of that kind made it (an `Exit` about 90 bytes, an `Option` about 60).
+ * as-is (never for a weak value, which it would pin); it is cleared whenever the value
+ * changes. `getOptionSync` keeps its `Option` likewise, but in the key index (keyIndex.ts),
+ * where its hit finds it without reading any column. A box costs memory only once a read of
+ * that kind made it (an `Exit` about 90 bytes, an `Option` about 40).
  *
  * Time columns (timed caches only): `expiresAt` (Clock millis, `Infinity` for never),
  * `lastAccess` (Clock millis of the last read or write, for time-to-idle), `heapIndex`
@@ -46,7 +46,7 @@
  * Who writes. Only synchronous code in cache.ts and the rooms it calls (no yield happens
  * while an entry is being changed), so every change is atomic with respect to fibers.
  */
-import type { Deferred, Exit, Fiber, Option } from "effect"
+import type { Deferred, Exit, Fiber } from "effect"
 
 /** No slot: the end of a link, or an absent entry. @internal */
 export const NIL = -1
@@ -72,8 +72,6 @@ export class Slots<K, V> {
   next = new Int32Array(0)
   hashes: Int32Array | undefined = undefined
   exits: Array<Exit.Exit<V, unknown> | undefined> | undefined = undefined
-  /** `Option.some(value)` of a strong success, made by its first `getOptionSync` hit. */
-  options: Array<Option.Option<V> | undefined> = []
   expiresAt: Float64Array | undefined = undefined
   lastAccess: Float64Array | undefined = undefined
   heapIndex: Int32Array | undefined = undefined
@@ -112,7 +110,6 @@ export class Slots<K, V> {
     this.keys[slot] = undefined
     this.values[slot] = undefined
     if (this.exits !== undefined) this.exits[slot] = undefined
-    this.options[slot] = undefined
     this.loads.delete(slot)
     this.state[slot] = FREE
     this.prev[slot] = NIL
@@ -137,7 +134,6 @@ export class Slots<K, V> {
     this.next = new Int32Array(0)
     this.hashes = undefined
     this.exits = undefined
-    this.options = []
     this.expiresAt = undefined
     this.lastAccess = undefined
     this.heapIndex = undefined
@@ -154,7 +150,6 @@ export class Slots<K, V> {
     else next = length + Math.max(FIRST_LENGTH, length >> 4)
     this.keys = copied(this.keys, length, next)
     this.values = copied(this.values, length, next)
-    this.options = copied(this.options, length, next)
     this.state = widened(this.state, new Uint8Array(next))
     this.prev = widened(this.prev, new Int32Array(next))
     this.next = widened(this.next, new Int32Array(next))

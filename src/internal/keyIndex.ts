@@ -7,10 +7,23 @@
  * or by value as a primitive (strings, numbers, bigints, symbols, and plain objects, which it
  * compares by reference). `structural` holds the keys it compares by content: those that
  * implement `Equal` (`Data` classes and structs, tuples, `HashSet`s...), and `Date` and `URL`
- * values; they are bucketed by `Hash.hash`; a bucket is one slot or an array of slots whose
- * hashes collide. The keys themselves and their hashes are in the slots' columns
- * (entry.ts); the index holds slot numbers only, small integers that the map stores
- * unboxed.
+ * values; they are bucketed by `Hash.hash`; a bucket is one reference or an array of
+ * references whose hashes collide. The keys themselves and their hashes are in the slots'
+ * columns (entry.ts).
+ *
+ * References. The index holds, for each key, a reference to its slot: the slot number (a
+ * small integer, which the map stores unboxed), or the entry's kept `Option`. A kept Option
+ * is `Option.some(value)` of a strong success, made by the first `getOptionSync` hit of the
+ * entry (`keep`) and carrying its slot number in a private field, so that a later hit reads
+ * the Option and its slot from the one object the map returns, and allocates nothing. It is
+ * what `Option.some` returns, with only that private field added, which no `Equal`,
+ * `toJSON`, property enumeration or deep equality sees.
+ *
+ * Invariant: a kept Option stands for a slot only while that slot holds a strong success
+ * of that very value. Whoever changes a slot's value or state, or takes it out of the
+ * recency list, calls `unkeep` first (entries.ts: `store`, `unlink`); `set` puts a plain
+ * number back, and `delete` and `clear` drop the reference. So a kept Option found in the
+ * index is a fresh success of an untimed strong cache without any further check.
  *
  * Primitive keys never pay for structural hashing: the `Equal` check is one property
  * lookup, and the native map's string hashing is seeded per process by the engine, so
@@ -20,10 +33,46 @@
  * built from untrusted input can be made to collide, which makes their bucket a linear scan.
  * Use primitive keys (or a string made from the structure) for untrusted input.
  *
- * Who writes: cache.ts only, in synchronous sections.
+ * Who writes: entries.ts only, in synchronous sections.
  */
-import { Equal, Hash } from "effect"
+import { Equal, Hash, Option } from "effect"
 import type { Slots } from "./entry.js"
+
+/** A base whose constructor hands back the object it is given, so that a subclass can add its private fields to an object made elsewhere. */
+class Stamp {
+  constructor(target: object) {
+    return target
+  }
+}
+
+/**
+ * The slot number carried by a kept Option, in a private field: invisible to `Equal`,
+ * `toJSON`, property enumeration and deep equality, which see `Option.some(value)` exactly.
+ *
+ * @internal
+ */
+export class KeptSome extends Stamp {
+  readonly #slot: number
+  private constructor(target: object, slot: number) {
+    super(target)
+    this.#slot = slot
+  }
+  /** `Option.some(value)`, carrying `slot`. */
+  static make<V>(value: V, slot: number): Option.Option<V> {
+    const kept = Option.some(value)
+    new KeptSome(kept, slot)
+    return kept
+  }
+  static slotOf(kept: object): number {
+    return (kept as KeptSome).#slot
+  }
+}
+
+/** A slot number, or the kept Option that stands for it. @internal */
+export type SlotRef = number | Option.Option<unknown>
+
+/** The slot a reference stands for. @internal */
+export const slotOfRef = (ref: SlotRef): number => typeof ref === "number" ? ref : KeptSome.slotOf(ref)
 
 /** @internal */
 export const isStructural = (key: unknown): boolean =>
@@ -41,8 +90,8 @@ const structuralHash = (key: unknown): number => Hash.hash(key) | 0
 
 /** @internal */
 export class KeyIndex<K> {
-  readonly primitive = new Map<K, number>()
-  private structural = new Map<number, number | Array<number>>()
+  readonly primitive = new Map<K, SlotRef>()
+  private structural = new Map<number, SlotRef | Array<SlotRef>>()
   private structuralCount = 0
 
   constructor(private readonly slots: Slots<K, unknown>) {}
@@ -53,16 +102,22 @@ export class KeyIndex<K> {
 
   /** The slot of `key`, or `undefined`. */
   get(key: K): number | undefined {
+    const ref = this.ref(key)
+    return ref === undefined ? undefined : slotOfRef(ref)
+  }
+
+  /** The reference held for `key`, or `undefined`. */
+  private ref(key: K): SlotRef | undefined {
     if (!isStructural(key)) return this.primitive.get(key)
     const bucket = this.structural.get(structuralHash(key))
     if (bucket === undefined) return undefined
     const keys = this.slots.keys
-    if (typeof bucket === "number") return Equal.equals(keys[bucket], key) ? bucket : undefined
-    for (const slot of bucket) if (Equal.equals(keys[slot], key)) return slot
+    if (!Array.isArray(bucket)) return Equal.equals(keys[slotOfRef(bucket)], key) ? bucket : undefined
+    for (const ref of bucket) if (Equal.equals(keys[slotOfRef(ref)], key)) return ref
     return undefined
   }
 
-  /** Puts `slot` under its key, replacing whatever slot had an equal key. */
+  /** Puts `slot` under its key, replacing whatever reference an equal key had. */
   set(slot: number): void {
     const keys = this.slots.keys
     const key = keys[slot] as K
@@ -75,15 +130,15 @@ export class KeyIndex<K> {
     if (bucket === undefined) {
       this.structural.set(hash, slot)
       this.structuralCount++
-    } else if (typeof bucket === "number") {
-      if (Equal.equals(keys[bucket], key)) {
+    } else if (!Array.isArray(bucket)) {
+      if (Equal.equals(keys[slotOfRef(bucket)], key)) {
         this.structural.set(hash, slot)
       } else {
         this.structural.set(hash, [bucket, slot])
         this.structuralCount++
       }
     } else {
-      const at = bucket.findIndex((other) => Equal.equals(keys[other], key))
+      const at = bucket.findIndex((other) => Equal.equals(keys[slotOfRef(other)], key))
       if (at >= 0) {
         bucket[at] = slot
       } else {
@@ -93,22 +148,55 @@ export class KeyIndex<K> {
     }
   }
 
+  /**
+   * The kept Option of `slot`, which must be in the index and hold a strong success of
+   * `value`: the one made earlier, or a new one, which then stands in the index for the slot.
+   */
+  keep<V>(slot: number, value: V): Option.Option<V> {
+    const key = this.slots.keys[slot] as K
+    const ref = this.ref(key)
+    if (typeof ref === "object") return ref as Option.Option<V>
+    const kept = KeptSome.make(value, slot)
+    this.replace(key, slot, kept)
+    return kept
+  }
+
+  /** Puts the plain slot number back in place of the kept Option of `slot`, if any. */
+  unkeep(slot: number): void {
+    const key = this.slots.keys[slot] as K
+    const ref = this.ref(key)
+    if (typeof ref === "object" && KeptSome.slotOf(ref) === slot) this.replace(key, slot, slot)
+  }
+
+  /** Replaces the reference to `slot` held for `key` (which must be there) by `ref`. */
+  private replace(key: K, slot: number, ref: SlotRef): void {
+    if (!isStructural(key)) {
+      this.primitive.set(key, ref)
+      return
+    }
+    const hash = this.slots.hashOf(slot)
+    const bucket = this.structural.get(hash)!
+    if (!Array.isArray(bucket)) this.structural.set(hash, ref)
+    else bucket[bucket.findIndex((other) => slotOfRef(other) === slot)] = ref
+  }
+
   /** Removes `slot` if it is the one held for its key; says whether it was. */
   delete(slot: number): boolean {
     const key = this.slots.keys[slot] as K
     if (!isStructural(key)) {
-      if (this.primitive.get(key) !== slot) return false
+      const ref = this.primitive.get(key)
+      if (ref === undefined || slotOfRef(ref) !== slot) return false
       this.primitive.delete(key)
       return true
     }
     const hash = this.slots.hashOf(slot)
     const bucket = this.structural.get(hash)
     if (bucket === undefined) return false
-    if (typeof bucket === "number") {
-      if (bucket !== slot) return false
+    if (!Array.isArray(bucket)) {
+      if (slotOfRef(bucket) !== slot) return false
       this.structural.delete(hash)
     } else {
-      const at = bucket.indexOf(slot)
+      const at = bucket.findIndex((other) => slotOfRef(other) === slot)
       if (at < 0) return false
       bucket.splice(at, 1)
       if (bucket.length === 1) this.structural.set(hash, bucket[0]!)
