@@ -147,6 +147,11 @@ export class Entries<K, V, E> {
         return ref as Option.Option<V>
       }
     }
+    return this.hitOptionSlow(key)
+  }
+
+  /** `hitOption` without a kept Option at hand. */
+  private hitOptionSlow(key: K): Option.Option<V> {
     const slot = this.hitSlot(key)
     if (slot === NIL) return Option.none()
     if (this.weak !== undefined) return Option.some(this.valueOf(slot))
