@@ -6,17 +6,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
-
-const show = (key: unknown): string => {
-  if (typeof key === "string") return JSON.stringify(key)
-  if (typeof key === "bigint") return `${key}n`
-  if (typeof key === "number" || typeof key === "boolean" || key === null || key === undefined) return String(key)
-  try {
-    return JSON.stringify(key) ?? String(key)
-  } catch {
-    return String(key)
-  }
-}
+import { show } from "./internal/show.js"
 
 /**
  * Options given to `ChronoCache.make` or `ChronoCache.layer` were invalid, or (under

@@ -44,7 +44,10 @@ export interface CacheStats {
   readonly loadFailures: number
   /** Loads that ran past `loadTimeout` (also counted in `loadFailures`). */
   readonly loadTimeouts: number
-  /** Refreshes that failed; the old value was kept (also counted in `loadFailures`). */
+  /**
+   * Refreshes that failed (also counted in `loadFailures`). An old value stays in place; an
+   * old kept failure is replaced by the new one.
+   */
   readonly refreshFailures: number
   /** Milliseconds of `Clock` time spent in finished loads, summed. */
   readonly totalLoadTimeMillis: number

@@ -168,8 +168,9 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
 
   /**
    * Loads `key` again. Readers keep the old value until the new one is in. Completes when the
-   * new value is stored; on failure it fails with the loader's error and keeps the old value.
-   * On an absent key it loads like `get`.
+   * new value is stored; on failure it fails with the loader's error and keeps the old value
+   * (over a kept failure, the new failure replaces the old one, for as long as `timeToLive`
+   * keeps it). On an absent key it loads like `get`.
    *
    * **Concurrency**: a refresh of a key already refreshing joins the refresh in flight. A
    * `set` or `invalidate` made while it runs wins: the refreshed value is then not stored.

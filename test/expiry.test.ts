@@ -472,4 +472,27 @@ describe("ChronoCache", () => {
       expect(later.totalLoadTimeMillis).toBe(0)
       expect(valueOf(yield* cache.getOption("d"))).toBe("d")
     }))
+
+  it.scoped("clock - after a step back, time is held at the latest time seen: size agrees with every read", () =>
+    Effect.gen(function*() {
+      const cache = yield* ChronoCache.make({
+        lookup: (key: string) => Effect.succeed(key),
+        capacity: 10,
+        timeToIdle: "10 seconds",
+        sweepInterval: "1 hour"
+      })
+      yield* TestClock.setTime(100_000)
+      yield* cache.set("a", "a")
+      yield* TestClock.setTime(50_000) // back 50 s: the cache's time stays at 100 s
+      yield* cache.set("b", "b")
+      yield* TestClock.setTime(61_000)
+      const readable = ["a", "b"].filter((key) => Option.isSome(cache.getOptionSync(key)))
+      expect(yield* cache.size).toBe(readable.length)
+      expect(readable).toEqual(["a", "b"]) // both accessed at 100 s in the cache's time
+
+      yield* TestClock.setTime(110_000) // the clock passes 100 s again: idle for 10 s
+      expect(yield* cache.size).toBe(0)
+      expect(Option.isNone(cache.getOptionSync("a"))).toBe(true)
+      expect(Option.isNone(cache.getOptionSync("b"))).toBe(true)
+    }))
 })

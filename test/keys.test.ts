@@ -3,7 +3,7 @@
  * `Date` and `URL`, by reference for other objects.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Equal, Option } from "effect"
+import { Cause, Effect, Equal, Exit, Fiber, Hash, Option, TestClock } from "effect"
 import { ChronoCache } from "../src/index.js"
 
 const countingCache = <K>() =>
@@ -62,5 +62,140 @@ describe("ChronoCache", () => {
 
       expect(calls.length).toBe(4)
       expect(Option.isSome(yield* cache.getOption(""))).toBe(true)
+    }))
+})
+
+/** Keys that `String()` cannot turn into text: no prototype, or a throwing `toString`. */
+const unprintable = (): Array<object> => {
+  const throwing = {
+    toString() {
+      throw new Error("no text")
+    },
+    toJSON() {
+      throw new Error("no JSON")
+    }
+  }
+  return [Object.create(null) as object, throwing]
+}
+
+describe("ChronoCache - keys without a string form", () => {
+  it.scoped("unprintable keys - a failure after a suspension reaches every waiter, and the key loads again", () =>
+    Effect.gen(function*() {
+      for (const key of unprintable()) {
+        let calls = 0
+        const cache = yield* ChronoCache.make({
+          lookup: (_: object) =>
+            Effect.sleep("10 millis").pipe(Effect.zipRight(Effect.suspend(() => Effect.fail(`down ${++calls}`)))),
+          capacity: 10,
+          loadTimeout: "1 second"
+        })
+        const first = yield* Effect.fork(Effect.flip(cache.get(key)))
+        const second = yield* Effect.fork(Effect.flip(cache.get(key)))
+        yield* TestClock.adjust("10 millis")
+        expect(yield* Fiber.join(first)).toBe("down 1")
+        expect(yield* Fiber.join(second)).toBe("down 1")
+        expect((yield* cache.cacheStats).pendingLoads).toBe(0)
+        expect(yield* cache.contains(key)).toBe(false)
+
+        const again = yield* Effect.fork(Effect.flip(cache.get(key)))
+        yield* TestClock.adjust("10 millis")
+        expect(yield* Fiber.join(again)).toBe("down 2")
+      }
+    }))
+
+  it.scoped("unprintable keys - a timeout, a throwing timeToLive and a self-interruption all answer", () =>
+    Effect.gen(function*() {
+      for (const key of unprintable()) {
+        const slow = yield* ChronoCache.make({
+          lookup: (_: object) => Effect.never,
+          capacity: 10,
+          loadTimeout: "1 second"
+        })
+        const timedOut = yield* Effect.fork(Effect.flip(slow.get(key)))
+        yield* TestClock.adjust("1 second")
+        const error = yield* Fiber.join(timedOut)
+        expect(error._tag).toBe("LoadTimeoutError")
+        expect(error.message).toContain("took longer than 1000 ms")
+
+        const ttlThrows = yield* ChronoCache.make({
+          lookup: (_: object) => Effect.succeed(1),
+          capacity: 10,
+          timeToLive: () => {
+            throw new Error("no lifetime")
+          }
+        })
+        expect(yield* ttlThrows.get(key)).toBe(1) // answered, not kept
+        expect(yield* ttlThrows.contains(key)).toBe(false)
+
+        const selfInterrupting = yield* ChronoCache.make({
+          lookup: (_: object) => Effect.zipRight(Effect.sleep("1 milli"), Effect.interrupt),
+          capacity: 10
+        })
+        const interrupted = yield* Effect.fork(Effect.exit(selfInterrupting.get(key)))
+        yield* TestClock.adjust("1 milli")
+        const exit = yield* Fiber.join(interrupted)
+        expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+        expect((yield* selfInterrupting.cacheStats).pendingLoads).toBe(0)
+
+        const weak = yield* ChronoCache.make({
+          lookup: (_: object) => Effect.zipRight(Effect.sleep("1 milli"), Effect.succeed(42 as unknown as object)),
+          capacity: 10,
+          weakValues: true
+        })
+        const refused = yield* Effect.fork(Effect.flip(weak.get(key)))
+        yield* TestClock.adjust("1 milli")
+        expect((yield* Fiber.join(refused))._tag).toBe("InvalidOptionsError")
+      }
+    }))
+
+  it.effect("unprintable option values are refused with InvalidOptionsError", () =>
+    Effect.gen(function*() {
+      for (const capacity of unprintable()) {
+        const error = yield* Effect.flip(
+          Effect.scoped(ChronoCache.make({ lookup: (k: string) => Effect.succeed(k), capacity: capacity as never }))
+        )
+        expect(error._tag).toBe("InvalidOptionsError")
+        expect(error.message).toContain("capacity")
+      }
+    }))
+
+  it.scoped("keys whose Hash is not a number (a bigint, a symbol) are found again, and never throw", () =>
+    Effect.gen(function*() {
+      class OddHash implements Equal.Equal {
+        constructor(readonly id: number, readonly hash: unknown) {}
+        [Equal.symbol](that: unknown) {
+          return that instanceof OddHash && that.id === this.id
+        }
+        [Hash.symbol]() {
+          return this.hash as number
+        }
+      }
+      const { cache, calls } = yield* countingCache<OddHash>()
+      const keys = [new OddHash(1, 10n), new OddHash(2, Symbol("h")), new OddHash(3, 10n)]
+      for (const key of keys) yield* cache.get(key)
+      for (const key of keys) yield* cache.get(new OddHash(key.id, key.hash))
+      expect(calls.length).toBe(3)
+      expect(Option.isSome(cache.getOptionSync(new OddHash(2, keys[1]!.hash)))).toBe(true)
+      expect(yield* Effect.promise(() => cache.getPromise(new OddHash(3, 10n)))).toBe(3)
+    }))
+
+  it.scoped("getPromise rejects, and does not throw, when a key's own Equal throws", () =>
+    Effect.gen(function*() {
+      class Broken implements Equal.Equal {
+        [Equal.symbol](): boolean {
+          throw new Error("broken Equal")
+        }
+        [Hash.symbol]() {
+          return 1
+        }
+      }
+      const { cache } = yield* countingCache<Broken>()
+      yield* cache.set(new Broken(), 1)
+      let promise: Promise<number> | undefined
+      expect(() => {
+        promise = cache.getPromise(new Broken())
+      }).not.toThrow()
+      const outcome = yield* Effect.promise(() => promise!.then(() => "resolved", (e: Error) => e.message))
+      expect(outcome).toBe("broken Equal")
     }))
 })

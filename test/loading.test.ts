@@ -11,6 +11,7 @@ import {
   Context,
   Data,
   Deferred,
+  Duration,
   Effect,
   Exit,
   Fiber,
@@ -695,6 +696,29 @@ describe("ChronoCache", () => {
         const stats = yield* cache.cacheStats
         expect(stats.refreshFailures).toBe(1)
         expect(stats.loadFailures).toBe(1)
+      }))
+
+    it.scoped("refresh - a failed refresh over a kept failure replaces it, for the lifetime timeToLive gives", () =>
+      Effect.gen(function*() {
+        let calls = 0
+        const reasonOf = (error: unknown) => (error as LoaderError).reason
+        const cache = yield* ChronoCache.make({
+          lookup: (key: string) => Effect.suspend(() => Effect.fail(new LoaderError({ reason: `${key} ${calls++}` }))),
+          capacity: 10,
+          timeToLive: (exit) => Exit.isSuccess(exit) ? Duration.infinity : Duration.seconds(30)
+        })
+        expect(reasonOf(yield* Effect.flip(cache.get("k")))).toBe("k 0")
+        yield* TestClock.adjust("20 seconds")
+        expect(reasonOf(yield* Effect.flip(cache.refresh("k")))).toBe("k 1")
+
+        expect(reasonOf(yield* Effect.flip(cache.get("k")))).toBe("k 1") // the new failure, kept
+        yield* TestClock.adjust("29 seconds") // 49 s: the old failure would be gone, the new one lives to 50 s
+        expect(reasonOf(yield* Effect.flip(cache.get("k")))).toBe("k 1")
+        yield* TestClock.adjust("1 second")
+        expect(reasonOf(yield* Effect.flip(cache.get("k")))).toBe("k 2") // expired: loaded again
+        const stats = yield* cache.cacheStats
+        expect(stats.refreshFailures).toBe(1)
+        expect(stats.loadFailures).toBe(3)
       }))
 
     it.scoped("refresh - a set made during a refresh wins over it", () =>

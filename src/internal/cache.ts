@@ -42,7 +42,8 @@
  *   waiter left and the load was abandoned: the caller sees `abandoned` and reads again.
  * - A waiter is interrupted after counting itself but before its interrupt handler is in
  *   place: it stays counted, so the load completes instead of being abandoned (harmless).
- * - The clock steps backwards: entries live longer than planned; nothing crashes.
+ * - The clock steps backwards: the cache's time is held at the latest time seen (entries.ts,
+ *   `now`), so entries live longer than planned by the step; nothing crashes.
  */
 import {
   Cause,
@@ -73,6 +74,7 @@ import { Load, NIL, PENDING, type Slots, SUCCESS } from "./entry.js"
 import { GetEffect, MISS } from "./get.js"
 import { answerOf, loadEffect } from "./load.js"
 import { type Config, millisOfUserDuration } from "./options.js"
+import { label, show } from "./show.js"
 import { Counters } from "./stats.js"
 import { runningInside } from "./sync.js"
 import { addEdge, currentLoad, findCycle, removeEdge } from "./waitGraph.js"
@@ -108,7 +110,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     private readonly config: Config<K, V, E, R>,
     /** Identity of this cache in the `cacheOwners` FiberRef of its own fibers. */
     private readonly owner: object,
-    private readonly clock: Clock.Clock,
+    clock: Clock.Clock,
     private readonly runtime: Runtime.Runtime<R>,
     private readonly weak: WeakValues | undefined
   ) {
@@ -235,37 +237,53 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     load.waitsFor = undefined
     load.timer?.unsafeInterruptAsFork(FiberId.none)
     if (load.result !== undefined) return // answered already: timed out, or the cache closed
-    const key = load.key as K
-    let answer: Answer<V, E> = answerOf(exit, key)
+    let answer: Answer<V, E>
+    let ttl = 0
+    try {
+      answer = this.answerFor(load.key, exit)
+      // The time-to-live function is user code: it runs before anything is changed, so that
+      // whatever it does to the cache meets a consistent state. Failures the cache made
+      // itself (a weak primitive, a self-interruption) are never kept.
+      ttl = answer === exit ? this.timeToLiveOf(exit, load.key as K) : 0
+      this.countEnd(load, answer)
+    } catch (defect) {
+      // Nothing above throws (keys are printed safely, user code is guarded); should it
+      // ever, the waiters still get an answer.
+      answer = Exit.die(defect)
+      ttl = 0
+    }
+    this.finish(load, answer, ttl)
+  }
+
+  /** What the waiters of a load get for its fiber's `Exit`. */
+  private answerFor(key: unknown, exit: Exit.Exit<V, E>): Answer<V, E> {
+    const answer: Answer<V, E> = answerOf(exit, key)
     if (answer._tag === "Success" && this.weak !== undefined && !isWeakable(answer.value)) {
-      answer = Exit.fail(
+      return Exit.fail(
         new InvalidOptionsError({
           option: "weakValues",
-          reason: `the lookup of key ${String(key)} produced a ${typeof answer
-            .value}; weak values must be objects`
+          reason: `the lookup of key ${show(key)} produced a ${typeof answer.value}; weak values must be objects`
         })
       )
     }
-    // The time-to-live function is user code: it runs before anything is changed, so that
-    // whatever it does to the cache meets a consistent state. Failures the cache made itself
-    // (a weak primitive, a self-interruption) are never kept.
-    const ttl = answer === exit ? this.timeToLiveOf(exit, key) : 0
+    return answer
+  }
+
+  /** Counts the end of a load, and logs a failure once, off the hot path. */
+  private countEnd(load: Load, answer: Answer<V, E>): void {
     if (answer._tag === "Success") {
       this.counters.loadSuccesses++
     } else if (!load.abandoned) {
       // A load interrupted because every waiter left is not a failure of the lookup: not
-      // counted, not logged. Others are logged once, off the hot path.
+      // counted, not logged.
       this.counters.loadFailures++
-      {
-        this.runFork(
-          Effect.logWarning("ChronoCache: a load failed", answer.cause).pipe(
-            Effect.annotateLogs({ key: String(key) }),
-            this.annotate
-          )
+      this.runFork(
+        Effect.logWarning("ChronoCache: a load failed", answer.cause).pipe(
+          Effect.annotateLogs({ key: label(load.key) }),
+          this.annotate
         )
-      }
+      )
     }
-    this.finish(load, answer, ttl)
   }
 
   private onTimeout(load: Load, timeout: Duration.Duration): Effect.Effect<void> {
@@ -277,7 +295,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const error = new LoadTimeoutError({ key: load.key, timeoutMillis: Duration.toMillis(timeout) })
     this.finish(load, Exit.fail(error), 0)
     return Effect.logWarning("ChronoCache: a load timed out and was interrupted").pipe(
-      Effect.annotateLogs({ key: String(load.key), timeoutMillis: Duration.toMillis(timeout) })
+      Effect.annotateLogs({ key: label(load.key), timeoutMillis: Duration.toMillis(timeout) })
     )
   }
 
@@ -293,9 +311,11 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const slot = load.slot
     if (this.slots.loads.get(slot) === load) {
       this.slots.loads.delete(slot)
-      if (answer._tag === "Failure" && load.isRefresh && this.slots.state[slot]! >= SUCCESS) {
-        this.counters.refreshFailures++ // the old value stays
-      } else {
+      const failedRefresh = answer._tag === "Failure" && load.isRefresh
+      if (failedRefresh) this.counters.refreshFailures++
+      // A failed refresh leaves an old value in place; an old kept failure gives way to the
+      // new one, which lives as `timeToLive` says.
+      if (!failedRefresh || this.slots.state[slot] !== SUCCESS) {
         this.entries.store(slot, answer, ttl, now, !load.isRefresh)
       }
     }
@@ -327,7 +347,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       // A throwing time-to-live function keeps nothing; it must not break the write.
       this.runFork(
         Effect.logWarning("ChronoCache: the timeToLive function threw; the result is not kept", Cause.die(defect))
-          .pipe(Effect.annotateLogs({ key: String(key) }), this.annotate)
+          .pipe(Effect.annotateLogs({ key: label(key) }), this.annotate)
       )
       return 0
     } finally {
@@ -396,7 +416,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       this.entries.maintain()
       if (this.weak !== undefined && !isWeakable(value)) {
         return Effect.fail(
-          new InvalidOptionsError({ option: "weakValues", reason: `set of key ${String(key)} with a ${typeof value}` })
+          new InvalidOptionsError({ option: "weakValues", reason: `set of key ${show(key)} with a ${typeof value}` })
         )
       }
       const exit = Exit.succeed(value)
@@ -514,6 +534,15 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   getPromise(key: K, options?: PromiseOptions): Promise<V> {
+    try {
+      return this.promiseOf(key, options)
+    } catch (defect) {
+      // A key whose own `Equal` or `Hash` throws: the promise rejects, as promised.
+      return Promise.reject(defect)
+    }
+  }
+
+  private promiseOf(key: K, options: PromiseOptions | undefined): Promise<V> {
     const signal = options?.signal
     if (signal?.aborted) return Promise.reject(signal.reason)
     if (this.closed) return Promise.reject(this.closedError())
@@ -581,7 +610,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   private now(): number {
-    return this.clock.unsafeCurrentTimeMillis()
+    return this.entries.now()
   }
 
   private closedError(): CacheClosedError {

@@ -13,6 +13,7 @@
  * - `lru`: resolved entries in recency order (lru.ts); its size is the cache's size.
  * - `heap`: resolved entries with a finite expiry, soonest first (expiry.ts).
  * - `reconcileCursor`: where the periodic weak reconciliation goes on from.
+ * - `latest`: the latest Clock time read; the cache's time never goes back (see `now`).
  * - the eviction counters and the weak bookkeeping, shared with cache.ts.
  *
  * Invariants:
@@ -61,6 +62,8 @@ export class Entries<K, V, E> {
   /** Strong values and no time limit: hits take the short path of `hitSlot`. */
   private readonly plain: boolean
   private reconcileCursor = NIL
+  /** The latest Clock time read (see `now`). */
+  private latest = -Infinity
 
   constructor(
     private readonly config: Config<K, V, E, any>,
@@ -430,7 +433,15 @@ export class Entries<K, V, E> {
     }
   }
 
-  private now(): number {
-    return this.clock.unsafeCurrentTimeMillis()
+  /**
+   * The cache's time: the Clock's millis, but never less than a time read before. A clock
+   * that steps back (a wall clock set back, `TestClock.setTime` to an earlier time) is held
+   * at the latest time seen until it passes it again, so that the recency list stays
+   * ordered by last access and every freshness check agrees with `size`.
+   */
+  now(): number {
+    const time = this.clock.unsafeCurrentTimeMillis()
+    if (time > this.latest) this.latest = time
+    return this.latest
   }
 }

@@ -73,9 +73,14 @@ export const hashOf = (key: unknown): number => isStructural(key) ? structuralHa
 
 /**
  * `Hash.hash` as a 32-bit integer, the form the slots store it in: a key's own `Hash` may
- * return any number (a fraction, a large integer), which must bucket the same way every time.
+ * return any number (a fraction, a large integer), which must bucket the same way every time,
+ * or, against its type, something that is not a number (a bigint, a symbol), which buckets
+ * at 0: such keys are still told apart by `Equal`, in one shared bucket.
  */
-const structuralHash = (key: unknown): number => Hash.hash(key) | 0
+const structuralHash = (key: unknown): number => {
+  const hash: unknown = Hash.hash(key)
+  return typeof hash === "number" ? hash | 0 : 0
+}
 
 /** @internal */
 export class KeyIndex<K> {

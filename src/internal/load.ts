@@ -23,6 +23,7 @@
 import { Cause, Effect, Exit, FiberRef } from "effect"
 import type { Load } from "./entry.js"
 import type { Config } from "./options.js"
+import { show } from "./show.js"
 import { currentLoad } from "./waitGraph.js"
 
 /**
@@ -50,6 +51,6 @@ export const answerOf = <A, E>(exit: Exit.Exit<A, E>, key: unknown): Exit.Exit<A
   const defect = Cause.dieOption(exit.cause)
   if (defect._tag === "Some") return Exit.die(defect.value)
   return Exit.die(
-    new Error(`The lookup of key ${String(key)} interrupted itself; a lookup must succeed or fail.`)
+    new Error(`The lookup of key ${show(key)} interrupted itself; a lookup must succeed or fail.`)
   )
 }

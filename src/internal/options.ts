@@ -8,6 +8,7 @@ import { Duration, Effect } from "effect"
 import type * as Exit from "effect/Exit"
 import { InvalidOptionsError } from "../CacheError.js"
 import type { AbandonedLoads, Options } from "../ChronoCache.js"
+import { show } from "./show.js"
 
 /** @internal */
 export interface Config<K, V, E, R> {
@@ -53,13 +54,13 @@ export const decodeDuration = (
       return Effect.fail(invalid(option, "must be a duration, got NaN"))
     }
     if (isNegative(input)) {
-      return Effect.fail(invalid(option, `must not be negative, got ${String(input)}`))
+      return Effect.fail(invalid(option, `must not be negative, got ${show(input)}`))
     }
     try {
       return Effect.succeed(Duration.decode(input as Duration.DurationInput))
     } catch {
       return Effect.fail(
-        invalid(option, `must be a duration such as "5 minutes" or 1000 (millis), got ${String(input)}`)
+        invalid(option, `must be a duration such as "5 minutes" or 1000 (millis), got ${show(input)}`)
       )
     }
   })
@@ -83,7 +84,7 @@ const positive = (option: string, input: unknown, fallback: Duration.Duration) =
   input === undefined ? Effect.succeed(fallback) : decodeDuration(option, input).pipe(
     Effect.filterOrFail(
       (d) => Duration.toMillis(d) > 0 && Duration.isFinite(d),
-      () => invalid(option, `must be a positive, finite duration, got ${String(input)}`)
+      () => invalid(option, `must be a positive, finite duration, got ${show(input)}`)
     )
   )
 
@@ -101,7 +102,7 @@ export const validate = <K, V, E, R>(
     const capacity = options.capacity
     if (typeof capacity !== "number" || !Number.isSafeInteger(capacity) || capacity < 0) {
       return yield* Effect.fail(
-        invalid("capacity", `must be a non-negative integer, got ${String(capacity)}`)
+        invalid("capacity", `must be a non-negative integer, got ${show(capacity)}`)
       )
     }
     let timeToLiveMillis = Infinity
@@ -120,24 +121,24 @@ export const validate = <K, V, E, R>(
       : yield* decodeDuration("loadTimeout", options.loadTimeout).pipe(
         Effect.filterOrFail(
           (d) => Duration.toMillis(d) > 0,
-          () => invalid("loadTimeout", `must be a positive duration, got ${String(options.loadTimeout)}`)
+          () => invalid("loadTimeout", `must be a positive duration, got ${show(options.loadTimeout)}`)
         ),
         Effect.map((d) => Duration.isFinite(d) ? d : undefined)
       )
     const sweepInterval = yield* positive("sweepInterval", options.sweepInterval, Duration.seconds(1))
     if (options.weakValues !== undefined && typeof options.weakValues !== "boolean") {
-      return yield* Effect.fail(invalid("weakValues", `must be a boolean, got ${String(options.weakValues)}`))
+      return yield* Effect.fail(invalid("weakValues", `must be a boolean, got ${show(options.weakValues)}`))
     }
     const cleanupQueueCapacity = options.cleanupQueueCapacity ?? 1024
     if (!Number.isSafeInteger(cleanupQueueCapacity) || cleanupQueueCapacity < 1) {
       return yield* Effect.fail(
-        invalid("cleanupQueueCapacity", `must be a positive integer, got ${String(cleanupQueueCapacity)}`)
+        invalid("cleanupQueueCapacity", `must be a positive integer, got ${show(cleanupQueueCapacity)}`)
       )
     }
     const abandonedLoads = options.abandonedLoads ?? "complete"
     if (abandonedLoads !== "complete" && abandonedLoads !== "interrupt") {
       return yield* Effect.fail(
-        invalid("abandonedLoads", `must be "complete" or "interrupt", got ${String(abandonedLoads)}`)
+        invalid("abandonedLoads", `must be "complete" or "interrupt", got ${show(abandonedLoads)}`)
       )
     }
     if (options.name !== undefined && typeof options.name !== "string") {

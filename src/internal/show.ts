@@ -1,0 +1,42 @@
+/**
+ * Printing keys and option values for messages and logs.
+ *
+ * A key is whatever the user chose, and printing it is never allowed to fail: an object with
+ * no prototype (`Object.create(null)`), one whose `toString` or `toJSON` throws, or a
+ * circular one must still let an error be built and a load end.
+ */
+
+/**
+ * A short printable form of `value`: strings quoted, bigints with their `n`, objects as JSON
+ * where they have one. Never throws.
+ *
+ * @internal
+ */
+export const show = (value: unknown): string => {
+  try {
+    if (typeof value === "string") return JSON.stringify(value)
+    if (typeof value === "bigint") return `${value}n`
+    if (typeof value === "symbol") return value.toString()
+    if (typeof value !== "object" || value === null) return String(value)
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    // no JSON form: try the plainer ones below
+  }
+  try {
+    return String(value)
+  } catch {
+    // no string form either
+  }
+  try {
+    return Object.prototype.toString.call(value)
+  } catch {
+    return "(a value that cannot be printed)"
+  }
+}
+
+/**
+ * `show`, but a string as it is: the form of a key in log annotations.
+ *
+ * @internal
+ */
+export const label = (key: unknown): string => typeof key === "string" ? key : show(key)
