@@ -100,7 +100,11 @@ export interface Options<K, V, E = never, R = never> {
   readonly cleanupQueueCapacity?: number | undefined
   /** See {@link AbandonedLoads}. Default: `"complete"`. */
   readonly abandonedLoads?: AbandonedLoads | undefined
-  /** How often the sweeper reclaims expired and collected entries. Default: 1 second. */
+  /**
+   * The least time between two sweeps, which reclaim expired (and, with weak values,
+   * collected) entries. With strong values the sweeper sleeps until the next entry is due,
+   * and not at all while none is; with weak values it sweeps this often. Default: 1 second.
+   */
   readonly sweepInterval?: Duration.DurationInput | undefined
   /** A name for log annotations and error messages. */
   readonly name?: string | undefined

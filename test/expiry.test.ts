@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Data, Duration, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
+import { Cause, Chunk, Context, Data, Duration, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import { ChronoCache } from "../src/index.js"
 import * as Lookups from "./utils/lookups.js"
 import { allDone, waitUntil } from "./utils/scheduling.js"
@@ -346,6 +346,49 @@ describe("ChronoCache", () => {
       expect(aliveAfterSweep).toEqual([])
       expect(stats.evictions.expired).toBe(3)
       expect(stats.size).toBe(0)
+      expect(stats.hits + stats.misses).toBe(0)
+    }))
+
+  it.scoped("sweeper - sleeps until the next entry is due, is woken by a write due sooner, and waits while none is", () =>
+    Effect.gen(function*() {
+      // The wake-up times pending on the TestClock (a sleep that lost a race stays listed until
+      // its time, so the times are listed once each).
+      const sleeps = Effect.map(
+        TestClock.sleeps(),
+        (chunk) => [...new Set(Chunk.toReadonlyArray(chunk))].sort((a, b) => a - b)
+      )
+      const cache = yield* ChronoCache.make({
+        lookup: (key: string) => Effect.succeed({ key }),
+        capacity: 10,
+        timeToLive: (exit) => Exit.isSuccess(exit) && exit.value.key === "short" ? "10 seconds" : "5 minutes",
+        sweepInterval: "1 second"
+      })
+      yield* Effect.yieldNow()
+      expect(yield* sleeps).toEqual([]) // nothing is due: the sweeper waits for a write
+
+      const alive = yield* setHeldOnlyByCache(cache, ["a"])
+      yield* Effect.yieldNow()
+      expect(yield* sleeps).toEqual([1_000]) // woken by the write; one interval, then a plan
+      yield* TestClock.adjust("1 second")
+      expect(yield* sleeps).toEqual([300_000]) // one wake-up at a's expiry, none per interval
+
+      yield* TestClock.adjust("1 second") // 2 s
+      const aliveShort = yield* setHeldOnlyByCache(cache, ["short"]) // due at 12 s, before 300 s
+      yield* Effect.yieldNow()
+      expect(yield* sleeps).toEqual([3_000, 300_000])
+      yield* TestClock.adjust("1 second") // 3 s
+      expect(yield* sleeps).toEqual([12_000, 300_000])
+      yield* TestClock.adjust("9 seconds") // 12 s
+      yield* collectGarbage
+      expect(aliveShort()).toEqual([])
+      expect(alive()).toEqual(["a"])
+      expect(yield* sleeps).toEqual([300_000])
+      yield* TestClock.adjust("288 seconds") // 300 s
+      yield* collectGarbage
+      expect(alive()).toEqual([])
+      expect(yield* sleeps).toEqual([]) // empty again: asleep until a write
+      const stats = yield* cache.cacheStats
+      expect(stats.evictions.expired).toBe(2)
       expect(stats.hits + stats.misses).toBe(0)
     }))
 

@@ -505,6 +505,28 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     if (this.weak !== undefined) this.entries.reconcileStep()
   }
 
+  /**
+   * The sweeper of a cache with a time limit and strong values: each round reclaims what is
+   * due, then sleeps until the next entry is due (at least `sweepInterval`), or until a
+   * write brings an entry due sooner. While nothing is due it does not wake at all, so that
+   * a long `TestClock.adjust` costs one wake-up per expiry rather than one per interval.
+   * (A cache of weak values sweeps every `sweepInterval`: its reconciliation runs in slices.)
+   */
+  readonly sweeper: Effect.Effect<void> = Effect.suspend(() => {
+    this.sweep()
+    if (this.closed) return Effect.never
+    const now = this.now()
+    const interval = Duration.toMillis(this.config.sweepInterval)
+    const next = this.entries.nextExpiry()
+    const at = next === Infinity ? Infinity : Math.max(next, now + interval)
+    const woken = Deferred.unsafeMake<void>(FiberId.none)
+    // A write of an entry due before `at` wakes the sweeper; it then sleeps again until at
+    // least one interval after this round, so that a stream of writes cannot spin it.
+    this.entries.planSweep(at, () => Deferred.unsafeDone(woken, Exit.void))
+    const early = Effect.zipRight(Deferred.await(woken), Effect.sleep(interval))
+    return at === Infinity ? early : Effect.raceFirst(Effect.sleep(at - now), early)
+  })
+
   /** Handles collected-value notices taken from the cleanup queue. */
   collectNotices(cells: Iterable<WeakCell>): void {
     if (!this.closed) this.entries.collectNotices(cells)

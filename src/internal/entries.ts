@@ -14,6 +14,7 @@
  * - `heap`: resolved entries with a finite expiry, soonest first (expiry.ts).
  * - `reconcileCursor`: where the periodic weak reconciliation goes on from.
  * - `latest`: the latest Clock time read; the cache's time never goes back (see `now`).
+ * - `sweepAt`, `wake`: the sweeper's plan (see `planSweep`).
  * - the eviction counters and the weak bookkeeping, shared with cache.ts.
  *
  * Invariants:
@@ -64,6 +65,12 @@ export class Entries<K, V, E> {
   private reconcileCursor = NIL
   /** The latest Clock time read (see `now`). */
   private latest = -Infinity
+  /**
+   * When the sweeper plans to wake next (Clock millis; `-Infinity` while it is not asleep on
+   * a plan), and how to wake it sooner: a write whose entry is due before then calls `wake`.
+   */
+  private sweepAt = -Infinity
+  private wake: (() => void) | undefined = undefined
 
   constructor(
     private readonly config: Config<K, V, E, any>,
@@ -258,7 +265,43 @@ export class Entries<K, V, E> {
     else if (fresh) this.lru.touch(slot)
     if (expiresAt !== Infinity) this.heap.upsert(slot)
     else this.heap.remove(slot)
+    if (this.timed && this.sweepAt !== -Infinity) {
+      const due = Math.min(expiresAt, slots.lastAccess![slot]! + this.config.timeToIdleMillis)
+      if (due < this.sweepAt) this.wakeSweeper()
+    }
     this.evictOverflow()
+  }
+
+  /**
+   * The sweeper's plan: it sleeps until `at` (Clock millis, `Infinity` for as long as no
+   * write comes), and `wake` wakes it sooner. A write of an entry due before `at` calls
+   * `wake` (once), so an entry is reclaimed within a sweep interval of its time even when the
+   * sweeper slept long; while nothing is due, the sweeper does not wake at all.
+   */
+  planSweep(at: number, wake: () => void): void {
+    this.sweepAt = at
+    this.wake = wake
+  }
+
+  private wakeSweeper(): void {
+    const wake = this.wake
+    this.sweepAt = -Infinity
+    this.wake = undefined
+    wake?.()
+  }
+
+  /**
+   * When the next entry is due to expire (Clock millis; `Infinity` when none is): the
+   * soonest time to live, or the soonest idle time, which is that of the least recently
+   * used entry, since the recency list is ordered by last access.
+   */
+  nextExpiry(): number {
+    if (!this.timed) return Infinity
+    const top = this.heap.peek()
+    let next = top === NIL ? Infinity : this.slots.expiresAt![top]!
+    const tail = this.lru.tail
+    if (tail !== NIL) next = Math.min(next, this.slots.lastAccess![tail]! + this.config.timeToIdleMillis)
+    return next
   }
 
   /**

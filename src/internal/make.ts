@@ -44,7 +44,7 @@ export const make = <K, V, E = never, R = never>(
     const cache = new CacheImpl<K, V, E, R>(config, owner, clock, runtime, weak)
     yield* Effect.addFinalizer(() => Effect.sync(() => cache.close()))
     const annotate = cache.annotate
-    if (config.timed || weak !== undefined) {
+    if (weak !== undefined) {
       runBackground(
         Effect.sleep(config.sweepInterval).pipe(
           Effect.zipRight(Effect.sync(() => cache.sweep())),
@@ -52,6 +52,8 @@ export const make = <K, V, E = never, R = never>(
           annotate
         )
       )
+    } else if (config.timed) {
+      runBackground(Effect.forever(cache.sweeper).pipe(annotate))
     }
     if (weak !== undefined) {
       runBackground(
