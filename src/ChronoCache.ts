@@ -224,12 +224,15 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
   /**
    * The value of `key` if a fresh one is present, synchronously. Never loads, never fails
    * (`None` after close), and may be called anywhere, loaders included, since it cannot wait.
-   * The cache's fastest read: it does not enter the Effect runtime, and a hit allocates
-   * nothing after the first (the `Option` is made once per stored value, then kept).
+   * It does not enter the Effect runtime, and for strong values a hit allocates nothing after
+   * the first: the `Option` is made once per stored value and kept (in the key index, where
+   * a hit finds it in the same lookup).
    *
-   * Limitation: keeping the `Option` costs memory (about 60 bytes per entry read this way)
-   * and a hit reads it back from memory; on a large cache that makes a hit slower than
-   * `getSync`, which returns the stored value itself.
+   * Limitation: keeping the `Option` costs memory (about 40 bytes per entry read this way)
+   * and a hit reads it from memory, which on a large cache is a scattered access that
+   * lru-cache's `get` does not make. With `weakValues` every hit makes a new `Option` (a kept
+   * one would hold the value strongly); on a cache with a time limit the clock read may
+   * allocate a number.
    *
    * **Concurrency**: `None` while a load of the key is in flight; during a refresh, the old
    * value. Counts as a read for recency and idle time, not in the hit counters.
