@@ -109,11 +109,14 @@ export class LoadTimeoutError extends Data.TaggedError("LoadTimeoutError")<{
  * @category errors
  */
 export class CacheClosedError extends Data.TaggedError("CacheClosedError")<{
-  /** The cache's name, when it has one. */
-  readonly name?: string | undefined
+  /**
+   * The cache's `name` option, when it has one. (Not `name`, which every `Error` has for its
+   * class: here `"CacheClosedError"`.)
+   */
+  readonly cacheName?: string | undefined
 }> {
   override get message(): string {
-    const which = this.name === undefined ? "The cache" : `The cache "${this.name}"`
+    const which = this.cacheName === undefined ? "The cache" : `The cache "${this.cacheName}"`
     return `${which} is closed: its scope ended. Build a new cache, or keep its Layer alive ` +
       "for as long as it is used."
   }

@@ -45,7 +45,9 @@ export interface CacheStats {
   /** Loads that ran past `loadTimeout` (also counted in `loadFailures`). */
   readonly loadTimeouts: number
   /**
-   * Refreshes that failed (also counted in `loadFailures`). An old value stays in place; an
+   * Refreshes that failed while their entry was still in the cache (also counted in
+   * `loadFailures`; a refresh whose entry was invalidated or evicted meanwhile, or which
+   * loaded an entry past its time afresh, counts there only). An old value stays in place; an
    * old kept failure is replaced by the new one.
    */
   readonly refreshFailures: number

@@ -172,9 +172,10 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
 
   /**
    * Loads `key` again. Readers keep the old value until the new one is in. Completes when the
-   * new value is stored; on failure it fails with the loader's error and keeps the old value
-   * (over a kept failure, the new failure replaces the old one, for as long as `timeToLive`
-   * keeps it). On an absent key it loads like `get`.
+   * new value is stored; on failure it fails with the loader's error and keeps the old value.
+   * Over a kept failure, a new failure replaces the old one: the loader's own failure for as
+   * long as `timeToLive` keeps it, a `LoadTimeoutError` not at all (the entry goes). On an
+   * absent key it loads like `get`.
    *
    * **Concurrency**: a refresh of a key already refreshing joins the refresh in flight. A
    * `set` or `invalidate` made while it runs wins: the refreshed value is then not stored.
@@ -223,7 +224,8 @@ export interface ChronoCache<in out K, in out V, in out E = never> {
 
   /**
    * The value of `key` if a fresh one is present, synchronously. Never loads, never fails
-   * (`None` after close), and may be called anywhere, loaders included, since it cannot wait.
+   * (`None` after close; only a key whose own `Equal` or `Hash` throws makes it throw that
+   * error), and may be called anywhere, loaders included, since it cannot wait.
    * It does not enter the Effect runtime, and for strong values a hit allocates nothing after
    * the first: the `Option` is made once per stored value and kept (in the key index, where
    * a hit finds it in the same lookup).

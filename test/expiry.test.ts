@@ -392,6 +392,25 @@ describe("ChronoCache", () => {
       expect(stats.hits + stats.misses).toBe(0)
     }))
 
+  it.scoped("sweeper - sleeps a day at most, so that lifetimes longer than a timer can take are still reclaimed", () =>
+    Effect.gen(function*() {
+      const day = 24 * 60 * 60 * 1000
+      const cache = yield* ChronoCache.make({
+        lookup: (key: string) => Effect.succeed({ key }),
+        capacity: 10,
+        timeToLive: "30 days", // past the longest timer of the live clock (about 24.8 days)
+        sweepInterval: "1 second"
+      })
+      const alive = yield* setHeldOnlyByCache(cache, ["a"])
+      yield* TestClock.adjust("1 second")
+      const planned = Chunk.toReadonlyArray(yield* TestClock.sleeps())
+      expect(planned.length).toBeGreaterThan(0)
+      expect(Math.max(...planned)).toBeLessThanOrEqual(1_000 + day)
+      yield* TestClock.adjust("30 days")
+      yield* collectGarbage
+      expect(alive()).toEqual([])
+    }))
+
   it.scoped("size - does not count entries whose time has passed, swept or not", () =>
     Effect.gen(function*() {
       const lookup = yield* numbered

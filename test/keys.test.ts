@@ -3,8 +3,9 @@
  * `Date` and `URL`, by reference for other objects.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Effect, Equal, Exit, Fiber, Hash, Option, TestClock } from "effect"
-import { ChronoCache } from "../src/index.js"
+import { Cause, Deferred, Effect, Equal, Exit, Fiber, Hash, Option, TestClock } from "effect"
+import { ChronoCache, LoadTimeoutError } from "../src/index.js"
+import { settle } from "./utils/scheduling.js"
 
 const countingCache = <K>() =>
   Effect.gen(function*() {
@@ -197,5 +198,90 @@ describe("ChronoCache - keys without a string form", () => {
       }).not.toThrow()
       const outcome = yield* Effect.promise(() => promise!.then(() => "resolved", (e: Error) => e.message))
       expect(outcome).toBe("broken Equal")
+    }))
+})
+
+describe("ChronoCache - keys whose own code throws once stored", () => {
+  it.scoped("a revoked Proxy key: its load still answers, and the cache goes on for other keys", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const cache = yield* ChronoCache.make({
+        lookup: (key: object | string) => Effect.as(Deferred.await(gate), typeof key === "string" ? key : "proxied"),
+        capacity: 1
+      })
+      const { proxy, revoke } = Proxy.revocable({}, {})
+      const waiter = yield* Effect.fork(cache.get(proxy))
+      yield* settle()
+      revoke() // from now on, any look into the key throws
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(waiter)).toBe("proxied") // answered; stored by slot
+      expect((yield* cache.cacheStats).pendingLoads).toBe(0)
+
+      // Another key evicts it (capacity 1): taken out by slot, without looking into it.
+      expect(yield* cache.get("other")).toBe("other")
+      expect(yield* cache.size).toBe(1)
+      expect(yield* cache.get("third")).toBe("third")
+    }))
+
+  it.scoped("a structural key whose Hash starts throwing after its load began: the load answers, eviction takes it", () =>
+    Effect.gen(function*() {
+      let broken = false
+      class Fickle implements Equal.Equal {
+        [Equal.symbol](that: unknown) {
+          return that === this
+        }
+        [Hash.symbol](): number {
+          if (broken) throw new Error("hash gone")
+          return 7
+        }
+      }
+      const gate = yield* Deferred.make<void>()
+      const cache = yield* ChronoCache.make({
+        lookup: (_: Fickle | string) => Effect.as(Deferred.await(gate), 1),
+        capacity: 1
+      })
+      const key = new Fickle()
+      const waiter = yield* Effect.fork(cache.get(key))
+      yield* settle()
+      broken = true
+      yield* Deferred.succeed(gate, undefined)
+      expect(yield* Fiber.join(waiter)).toBe(1)
+      yield* cache.set("other", 2) // evicts `key`, by slot, its Hash still broken
+      expect(yield* cache.size).toBe(1)
+      expect(yield* cache.get("other")).toBe(2)
+    }))
+
+  it.scoped("a revoked Proxy key under a time limit: the sweeper goes on reclaiming other entries", () =>
+    Effect.gen(function*() {
+      const cache = yield* ChronoCache.make({
+        lookup: (_: object) => Effect.succeed({}),
+        capacity: 10,
+        timeToLive: "1 second",
+        sweepInterval: "1 second"
+      })
+      const { proxy, revoke } = Proxy.revocable({}, {})
+      yield* cache.set(proxy, {})
+      revoke()
+      yield* TestClock.adjust("2 seconds") // the sweeper takes the proxy's entry out by slot
+      let value: object | undefined = {}
+      const ref = new WeakRef(value)
+      yield* cache.set({}, value)
+      value = undefined
+      yield* TestClock.adjust("2 seconds")
+      yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      ;(globalThis as { gc?: () => void }).gc?.()
+      expect(ref.deref()).toBeUndefined() // reclaimed without any read
+    }))
+
+  it.effect("error messages are cut to a readable length for huge keys and option values", () =>
+    Effect.gen(function*() {
+      const huge = "k".repeat(1_000_000)
+      const timeout = new LoadTimeoutError({ key: huge, timeoutMillis: 1000 })
+      expect(timeout.message.length).toBeLessThan(400)
+      expect(timeout.message).toContain("more characters")
+      const invalid = yield* Effect.flip(
+        Effect.scoped(ChronoCache.make({ lookup: (k: string) => Effect.succeed(k), capacity: huge as never }))
+      )
+      expect(invalid.message.length).toBeLessThan(400)
     }))
 })

@@ -41,4 +41,43 @@ describe("ChronoCache", () => {
         InvalidOptionsError
       )
     }))
+
+  it.effect("make - option values whose inspection throws are refused with InvalidOptionsError", () =>
+    Effect.gen(function*() {
+      const { proxy, revoke } = Proxy.revocable([] as Array<number>, {})
+      revoke()
+      const throwingArray = new Proxy([1, 2] as Array<number>, {
+        get() {
+          throw new Error("no element")
+        }
+      })
+      const throwingGetter = {
+        lookup,
+        get capacity(): number {
+          throw new Error("no capacity")
+        }
+      }
+      const attempts = [
+        ChronoCache.make({ lookup, capacity: 1, timeToLive: proxy as never }),
+        ChronoCache.make({ lookup, capacity: 1, timeToIdle: throwingArray as never }),
+        ChronoCache.make({ lookup, capacity: 1, loadTimeout: proxy as never }),
+        ChronoCache.make({ lookup, capacity: 1, sweepInterval: throwingArray as never }),
+        ChronoCache.make(throwingGetter)
+      ]
+      for (const attempt of attempts) {
+        const error = yield* Effect.flip(Effect.scoped(attempt))
+        expect(error).toBeInstanceOf(InvalidOptionsError)
+        expect(typeof error.message).toBe("string")
+      }
+    }))
+
+  it.effect("CacheClosedError - its name is its class; the cache's name is in cacheName and the message", () =>
+    Effect.gen(function*() {
+      const cache = yield* Effect.scoped(ChronoCache.make({ lookup, capacity: 1, name: "users" }))
+      const error = yield* Effect.flip(cache.get("k"))
+      expect(error._tag).toBe("CacheClosedError")
+      expect(error.name).toBe("CacheClosedError")
+      expect(error._tag === "CacheClosedError" && error.cacheName).toBe("users")
+      expect(String(error)).toMatch(/^CacheClosedError: The cache "users" is closed/)
+    }))
 })

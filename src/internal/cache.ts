@@ -86,6 +86,9 @@ export const TypeId: TypeIdType = Symbol.for("chronocache/ChronoCache") as TypeI
 type Answer<V, E> = Exit.Exit<V, E | ChronoCacheError>
 type RunFork<R> = <A, E>(effect: Effect.Effect<A, E, R>) => Fiber.RuntimeFiber<A, E>
 
+/** The longest the sweeper sleeps at a time, in millis. */
+const LONGEST_SLEEP = 24 * 60 * 60 * 1000
+
 /** @internal */
 export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   readonly [TypeId]: TypeIdType = TypeId
@@ -277,11 +280,13 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       // A load interrupted because every waiter left is not a failure of the lookup: not
       // counted, not logged.
       this.counters.loadFailures++
+      // The key is printed in the logging fiber, off the path that answers the waiters.
       this.runFork(
-        Effect.logWarning("ChronoCache: a load failed", answer.cause).pipe(
-          Effect.annotateLogs({ key: label(load.key) }),
-          this.annotate
-        )
+        Effect.suspend(() =>
+          Effect.logWarning("ChronoCache: a load failed", answer.cause).pipe(
+            Effect.annotateLogs({ key: label(load.key) })
+          )
+        ).pipe(this.annotate)
       )
     }
   }
@@ -294,8 +299,10 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     this.counters.loadTimeouts++
     const error = new LoadTimeoutError({ key: load.key, timeoutMillis: Duration.toMillis(timeout) })
     this.finish(load, Exit.fail(error), 0)
-    return Effect.logWarning("ChronoCache: a load timed out and was interrupted").pipe(
-      Effect.annotateLogs({ key: label(load.key), timeoutMillis: Duration.toMillis(timeout) })
+    return Effect.suspend(() =>
+      Effect.logWarning("ChronoCache: a load timed out and was interrupted").pipe(
+        Effect.annotateLogs({ key: label(load.key), timeoutMillis: Duration.toMillis(timeout) })
+      )
     )
   }
 
@@ -309,15 +316,21 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     this.counters.totalLoadTimeMillis += Math.max(0, now - load.startedAt)
     load.result = answer
     const slot = load.slot
-    if (this.slots.loads.get(slot) === load) {
-      this.slots.loads.delete(slot)
-      const failedRefresh = answer._tag === "Failure" && load.isRefresh
-      if (failedRefresh) this.counters.refreshFailures++
-      // A failed refresh leaves an old value in place; an old kept failure gives way to the
-      // new one, which lives as `timeToLive` says.
-      if (!failedRefresh || this.slots.state[slot] !== SUCCESS) {
-        this.entries.store(slot, answer, ttl, now, !load.isRefresh)
+    try {
+      if (this.slots.loads.get(slot) === load) {
+        this.slots.loads.delete(slot)
+        const failedRefresh = answer._tag === "Failure" && load.isRefresh
+        if (failedRefresh) this.counters.refreshFailures++
+        // A failed refresh leaves an old value in place; an old kept failure gives way to
+        // the new one, which lives as `timeToLive` says.
+        if (!failedRefresh || this.slots.state[slot] !== SUCCESS) {
+          this.entries.store(slot, answer, ttl, now, !load.isRefresh)
+        }
       }
+    } catch (defect) {
+      // Storing runs no user code (entries are taken out by slot, never through a key's own
+      // `Equal` or `Hash`); should it throw all the same, the waiters are still answered.
+      this.runFork(Effect.logError("ChronoCache: storing a result failed", Cause.die(defect)).pipe(this.annotate))
     }
     this.answer(load, answer)
   }
@@ -518,14 +531,25 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
     const now = this.now()
     const interval = Duration.toMillis(this.config.sweepInterval)
     const next = this.entries.nextExpiry()
-    const at = next === Infinity ? Infinity : Math.max(next, now + interval)
+    // A sleep is at most a day: the live clock's timers do not take longer ones (about 24.8
+    // days at most), and a round that finds nothing due simply plans again.
+    const at = next === Infinity ? Infinity : Math.min(Math.max(next, now + interval), now + LONGEST_SLEEP)
     const woken = Deferred.unsafeMake<void>(FiberId.none)
     // A write of an entry due before `at` wakes the sweeper; it then sleeps again until at
     // least one interval after this round, so that a stream of writes cannot spin it.
     this.entries.planSweep(at, () => Deferred.unsafeDone(woken, Exit.void))
     const early = Effect.zipRight(Deferred.await(woken), Effect.sleep(interval))
     return at === Infinity ? early : Effect.raceFirst(Effect.sleep(at - now), early)
-  })
+  }).pipe(
+    // Sweeping runs no user code; should it throw all the same, the sweeper logs it and goes
+    // on rather than stop reclaiming for good.
+    Effect.catchAllCause((cause) =>
+      Effect.zipRight(
+        Effect.logError("ChronoCache: a sweep failed", cause),
+        Effect.sleep(this.config.sweepInterval)
+      )
+    )
+  )
 
   /** Handles collected-value notices taken from the cleanup queue. */
   collectNotices(cells: Iterable<WeakCell>): void {
@@ -636,7 +660,7 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
   }
 
   private closedError(): CacheClosedError {
-    return new CacheClosedError({ name: this.config.name })
+    return new CacheClosedError({ cacheName: this.config.name })
   }
 }
 

@@ -35,7 +35,7 @@ import { type Clock, Effect, Exit, Option, Queue } from "effect"
 import type { ChronoCacheError } from "../CacheError.js"
 import { FAILURE, NIL, PENDING, Slots, SUCCESS } from "./entry.js"
 import { ExpiryHeap } from "./expiry.js"
-import { hashOf, KeptSome, KeyIndex, slotOfRef } from "./keyIndex.js"
+import { isStructural, KeptSome, KeyIndex, slotOfRef, structuralHash } from "./keyIndex.js"
 import { Lru } from "./lru.js"
 import type { Config } from "./options.js"
 import type { Counters } from "./stats.js"
@@ -115,7 +115,8 @@ export class Entries<K, V, E> {
 
   /** A new pending entry for `key`, which must have none: its slot, in the index. */
   add(key: K): number {
-    const slot = this.slots.alloc(key, hashOf(key))
+    const structural = isStructural(key)
+    const slot = this.slots.alloc(key, structural, structural ? structuralHash(key) : 0)
     this.index.set(slot)
     return slot
   }

@@ -7,7 +7,8 @@
  * and each of its fields is the element at that number of one array. The columns every
  * entry needs are dense: `keys` and `values` (arrays of references), `state` (bytes), the
  * recency links `prev` and `next` (32-bit integers, lru.ts). Columns that only some
- * caches or some entries need are made when first needed: `hashes` (structural keys),
+ * caches or some entries need are made when first needed: `hashes` and `structural`
+ * (made by the first key compared by content),
  * `exits` (made by reads, see below), and the time columns
  * `expiresAt`, `lastAccess`, `heapIndex` (only for caches with a time limit). An entry thus
  * costs no object of its own: a read of a strong value touches the index, one byte of
@@ -71,6 +72,8 @@ export class Slots<K, V> {
   prev = new Int32Array(0)
   next = new Int32Array(0)
   hashes: Int32Array | undefined = undefined
+  /** 1 for a key compared by content (keyIndex.ts); made with `hashes`. */
+  structural: Uint8Array | undefined = undefined
   exits: Array<Exit.Exit<V, unknown> | undefined> | undefined = undefined
   expiresAt: Float64Array | undefined = undefined
   lastAccess: Float64Array | undefined = undefined
@@ -87,8 +90,12 @@ export class Slots<K, V> {
     return this.state.length
   }
 
-  /** A slot for a new pending entry of `key`. */
-  alloc(key: K, hash: number): number {
+  /**
+   * A slot for a new pending entry of `key`: `structural` when the key is compared by content,
+   * with its `hash`. Both are recorded, so that the entry can later be found and taken out by
+   * its slot without running the key's own `Equal` or `Hash` again.
+   */
+  alloc(key: K, structural: boolean, hash: number): number {
     let slot = this.freeHead
     if (slot !== NIL) {
       this.freeHead = this.next[slot]!
@@ -100,7 +107,10 @@ export class Slots<K, V> {
     this.state[slot] = PENDING
     this.prev[slot] = NIL
     this.next[slot] = NIL
-    if (hash !== 0 || this.hashes !== undefined) (this.hashes ??= new Int32Array(this.state.length))[slot] = hash
+    if (structural || this.structural !== undefined) {
+      ;(this.hashes ??= new Int32Array(this.state.length))[slot] = hash
+      ;(this.structural ??= new Uint8Array(this.state.length))[slot] = structural ? 1 : 0
+    }
     if (this.heapIndex !== undefined) this.heapIndex[slot] = NIL
     return slot
   }
@@ -121,6 +131,11 @@ export class Slots<K, V> {
     return this.hashes === undefined ? 0 : this.hashes[slot]!
   }
 
+  /** Whether the key of `slot` is compared by content, as recorded when it was allocated. */
+  isStructural(slot: number): boolean {
+    return this.structural !== undefined && this.structural[slot] === 1
+  }
+
   exitsColumn(): Array<Exit.Exit<V, unknown> | undefined> {
     return this.exits ??= new Array(this.state.length)
   }
@@ -133,6 +148,7 @@ export class Slots<K, V> {
     this.prev = new Int32Array(0)
     this.next = new Int32Array(0)
     this.hashes = undefined
+    this.structural = undefined
     this.exits = undefined
     this.expiresAt = undefined
     this.lastAccess = undefined
@@ -154,6 +170,7 @@ export class Slots<K, V> {
     this.prev = widened(this.prev, new Int32Array(next))
     this.next = widened(this.next, new Int32Array(next))
     if (this.hashes !== undefined) this.hashes = widened(this.hashes, new Int32Array(next))
+    if (this.structural !== undefined) this.structural = widened(this.structural, new Uint8Array(next))
     if (this.exits !== undefined) this.exits = copied(this.exits, length, next)
     if (this.timed) {
       this.expiresAt = widened(this.expiresAt ?? new Float64Array(0), new Float64Array(next))

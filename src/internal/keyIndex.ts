@@ -68,16 +68,14 @@ export const isStructural = (key: unknown): boolean =>
   (typeof key === "object" || typeof key === "function") && key !== null &&
   (Equal.symbol in key || key instanceof Date || key instanceof URL)
 
-/** @internal */
-export const hashOf = (key: unknown): number => isStructural(key) ? structuralHash(key) : 0
-
 /**
  * `Hash.hash` as a 32-bit integer, the form the slots store it in: a key's own `Hash` may
  * return any number (a fraction, a large integer), which must bucket the same way every time,
  * or, against its type, something that is not a number (a bigint, a symbol), which buckets
  * at 0: such keys are still told apart by `Equal`, in one shared bucket.
  */
-const structuralHash = (key: unknown): number => {
+/** @internal */
+export const structuralHash = (key: unknown): number => {
   const hash: unknown = Hash.hash(key)
   return typeof hash === "number" ? hash | 0 : 0
 }
@@ -115,7 +113,7 @@ export class KeyIndex<K> {
   set(slot: number): void {
     const keys = this.slots.keys
     const key = keys[slot] as K
-    if (!isStructural(key)) {
+    if (!this.slots.isStructural(slot)) {
       this.primitive.set(key, slot)
       return
     }
@@ -147,25 +145,38 @@ export class KeyIndex<K> {
    * `value`: the one made earlier, or a new one, which then stands in the index for the slot.
    */
   keep<V>(slot: number, value: V): Option.Option<V> {
-    const key = this.slots.keys[slot] as K
-    const ref = this.ref(key)
+    const ref = this.refOf(slot)
     if (typeof ref === "object") return ref as Option.Option<V>
     const kept = KeptSome.make(value, slot)
-    this.replace(key, slot, kept)
+    this.replace(slot, kept)
     return kept
   }
 
   /** Puts the plain slot number back in place of the kept Option of `slot`, if any. */
   unkeep(slot: number): void {
-    const key = this.slots.keys[slot] as K
-    const ref = this.ref(key)
-    if (typeof ref === "object" && KeptSome.slotOf(ref) === slot) this.replace(key, slot, slot)
+    if (typeof this.refOf(slot) === "object") this.replace(slot, slot)
   }
 
-  /** Replaces the reference to `slot` held for `key` (which must be there) by `ref`. */
-  private replace(key: K, slot: number, ref: SlotRef): void {
-    if (!isStructural(key)) {
-      this.primitive.set(key, ref)
+  // The members below find an entry by its slot, through the key kind and hash recorded when
+  // it was allocated, and compare references by slot: they never run a key's own `Equal` or
+  // `Hash`, which may throw, or answer differently, by the time an entry is taken out.
+
+  /** The reference that stands for `slot` in the index, or `undefined` if none does. */
+  private refOf(slot: number): SlotRef | undefined {
+    if (!this.slots.isStructural(slot)) {
+      const ref = this.primitive.get(this.slots.keys[slot] as K)
+      return ref !== undefined && slotOfRef(ref) === slot ? ref : undefined
+    }
+    const bucket = this.structural.get(this.slots.hashOf(slot))
+    if (bucket === undefined) return undefined
+    if (!Array.isArray(bucket)) return slotOfRef(bucket) === slot ? bucket : undefined
+    return bucket.find((ref) => slotOfRef(ref) === slot)
+  }
+
+  /** Replaces the reference that stands for `slot` (which must be there) by `ref`. */
+  private replace(slot: number, ref: SlotRef): void {
+    if (!this.slots.isStructural(slot)) {
+      this.primitive.set(this.slots.keys[slot] as K, ref)
       return
     }
     const hash = this.slots.hashOf(slot)
@@ -176,8 +187,8 @@ export class KeyIndex<K> {
 
   /** Removes `slot` if it is the one held for its key; says whether it was. */
   delete(slot: number): boolean {
-    const key = this.slots.keys[slot] as K
-    if (!isStructural(key)) {
+    if (!this.slots.isStructural(slot)) {
+      const key = this.slots.keys[slot] as K
       const ref = this.primitive.get(key)
       if (ref === undefined || slotOfRef(ref) !== slot) return false
       this.primitive.delete(key)

@@ -8,7 +8,7 @@ import { Duration, Effect } from "effect"
 import type * as Exit from "effect/Exit"
 import { InvalidOptionsError } from "../CacheError.js"
 import type { AbandonedLoads, Options } from "../ChronoCache.js"
-import { show } from "./show.js"
+import { show, showThrown } from "./show.js"
 
 /** @internal */
 export interface Config<K, V, E, R> {
@@ -50,15 +50,16 @@ export const decodeDuration = (
   input: unknown
 ): Effect.Effect<Duration.Duration, InvalidOptionsError> =>
   Effect.suspend(() => {
-    if (typeof input === "number" && Number.isNaN(input)) {
-      return Effect.fail(invalid(option, "must be a duration, got NaN"))
-    }
-    if (isNegative(input)) {
-      return Effect.fail(invalid(option, `must not be negative, got ${show(input)}`))
-    }
     try {
+      if (typeof input === "number" && Number.isNaN(input)) {
+        return Effect.fail(invalid(option, "must be a duration, got NaN"))
+      }
+      if (isNegative(input)) {
+        return Effect.fail(invalid(option, `must not be negative, got ${show(input)}`))
+      }
       return Effect.succeed(Duration.decode(input as Duration.DurationInput))
     } catch {
+      // Malformed, or a value whose inspection throws (a revoked Proxy, say).
       return Effect.fail(
         invalid(option, `must be a duration such as "5 minutes" or 1000 (millis), got ${show(input)}`)
       )
@@ -72,8 +73,8 @@ export const decodeDuration = (
  * @internal
  */
 export const millisOfUserDuration = (input: Duration.DurationInput): number => {
-  if (isNegative(input) || (typeof input === "number" && Number.isNaN(input))) return 0
   try {
+    if (isNegative(input) || (typeof input === "number" && Number.isNaN(input))) return 0
     return Duration.toMillis(Duration.decode(input))
   } catch {
     return 0
@@ -158,4 +159,7 @@ export const validate = <K, V, E, R>(
       name: options.name,
       timed: timeToLiveFn !== undefined || timeToLiveMillis !== Infinity || timeToIdleMillis !== Infinity
     }
-  })
+  }).pipe(
+    // Options whose reading throws (a getter, a revoked Proxy) are invalid options too.
+    Effect.catchAllDefect((defect) => Effect.fail(invalid("options", `could not be read: ${showThrown(defect)}`)))
+  )
