@@ -48,6 +48,7 @@ export const make = <K, V, E = never, R = never>(
       runBackground(
         Effect.sleep(config.sweepInterval).pipe(
           Effect.zipRight(Effect.sync(() => cache.sweep())),
+          Effect.catchAllCause((cause) => Effect.logError("ChronoCache: a sweep failed", cause)),
           Effect.forever,
           annotate
         )
