@@ -46,6 +46,9 @@ export class ReentrantAccessError extends Data.TaggedError("ReentrantAccessError
   }
 }
 
+/** How many keys of a cycle `CircularLoadError`'s message shows. */
+const CYCLE_SHOWN = 8
+
 /**
  * A load waited, directly or through other keys, for its own key. The `keys` field lists the
  * cycle in order: the first key's load waits for the second key, and so on, and the last
@@ -59,9 +62,12 @@ export class CircularLoadError extends Data.TaggedError("CircularLoadError")<{
   readonly keys: ReadonlyArray<unknown>
 }> {
   override get message(): string {
-    const path = [...this.keys, this.keys[0]].map(show).join(" -> ")
-    return `Circular load: ${path}. A loader must not depend, directly or through other keys, ` +
-      "on its own key; break the cycle in the lookup functions."
+    const keys = this.keys
+    // A long cycle is shown by its first keys and how many more there are.
+    const shown = keys.length <= CYCLE_SHOWN ? [...keys, keys[0]] : keys.slice(0, CYCLE_SHOWN)
+    const rest = keys.length <= CYCLE_SHOWN ? "" : ` -> … (${keys.length - CYCLE_SHOWN} more keys, then back)`
+    return `Circular load: ${shown.map(show).join(" -> ")}${rest}. A loader must not depend, ` +
+      "directly or through other keys, on its own key; break the cycle in the lookup functions."
   }
 }
 
@@ -116,7 +122,7 @@ export class CacheClosedError extends Data.TaggedError("CacheClosedError")<{
   readonly cacheName?: string | undefined
 }> {
   override get message(): string {
-    const which = this.cacheName === undefined ? "The cache" : `The cache "${this.cacheName}"`
+    const which = this.cacheName === undefined ? "The cache" : `The cache ${show(this.cacheName)}`
     return `${which} is closed: its scope ended. Build a new cache, or keep its Layer alive ` +
       "for as long as it is used."
   }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Deferred, Effect, Equal, Exit, Fiber, Hash, Option, TestClock } from "effect"
-import { ChronoCache, LoadTimeoutError } from "../src/index.js"
+import { CacheClosedError, ChronoCache, CircularLoadError, LoadTimeoutError } from "../src/index.js"
 import { settle } from "./utils/scheduling.js"
 
 const countingCache = <K>() =>
@@ -283,5 +283,13 @@ describe("ChronoCache - keys whose own code throws once stored", () => {
         Effect.scoped(ChronoCache.make({ lookup: (k: string) => Effect.succeed(k), capacity: huge as never }))
       )
       expect(invalid.message.length).toBeLessThan(400)
+
+      const cycle = new CircularLoadError({ keys: Array.from({ length: 2_000 }, (_, i) => `${"x".repeat(190)}-${i}`) })
+      expect(cycle.message.length).toBeLessThan(3_000)
+      expect(cycle.message).toContain("1992 more keys")
+      const short = new CircularLoadError({ keys: ["a", "b"] })
+      expect(short.message).toContain("\"a\" -> \"b\" -> \"a\"")
+      const closed = new CacheClosedError({ cacheName: "n".repeat(100_000) })
+      expect(closed.message.length).toBeLessThan(400)
     }))
 })

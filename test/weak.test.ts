@@ -615,4 +615,35 @@ describe("ChronoCache", () => {
         expect(yield* cache.size).toBe(0)
       }))
   })
+
+  it.scoped("a store that throws (here, the registry) still answers every waiter and leaves no slot behind", () =>
+    Effect.gen(function*() {
+      const original = registryFactory.make
+      yield* Effect.addFinalizer(() => Effect.sync(() => (registryFactory.make = original)))
+      registryFactory.make = (): Registry => ({
+        register: () => {
+          throw new Error("registry down")
+        },
+        unregister: () => true
+      })
+      const gate = yield* Deferred.make<void>()
+      const cache = yield* ChronoCache.make({
+        lookup: (_: string) => Effect.as(Deferred.await(gate), { id: 1 }),
+        capacity: 2,
+        weakValues: true
+      })
+      const waiters = yield* Effect.forEach([1, 2, 3], () => Effect.fork(cache.get("k")))
+      const promised = cache.getPromise("k")
+      yield* settle()
+      yield* Deferred.succeed(gate, undefined)
+      for (const waiter of waiters) expect((yield* Fiber.join(waiter)).id).toBe(1)
+      expect((yield* Effect.promise(() => promised)).id).toBe(1)
+      for (let i = 0; i < 200; i++) yield* cache.get("k") // each loads, fails to store, answers
+      const slots = (cache as unknown as { entries: { slots: { state: Uint8Array } } }).entries.slots
+      expect(slots.state.filter((state) => state !== 0).length).toBe(0) // nothing left in use
+      expect(slots.state.length).toBeLessThanOrEqual(16)
+      const stats = yield* cache.cacheStats
+      expect(stats.size).toBe(0)
+      expect(stats.pendingLoads).toBe(0)
+    }))
 })

@@ -70,7 +70,7 @@ import {
 import type { CacheStats } from "../CacheStats.js"
 import type { ChronoCache, PromiseOptions, TypeId as TypeIdType } from "../ChronoCache.js"
 import { Entries } from "./entries.js"
-import { Load, NIL, PENDING, type Slots, SUCCESS } from "./entry.js"
+import { FREE, Load, NIL, PENDING, type Slots, SUCCESS } from "./entry.js"
 import { GetEffect, MISS } from "./get.js"
 import { answerOf, loadEffect } from "./load.js"
 import { type Config, millisOfUserDuration } from "./options.js"
@@ -329,8 +329,10 @@ export class CacheImpl<K, V, E, R> implements ChronoCache<K, V, E> {
       }
     } catch (defect) {
       // Storing runs no user code (entries are taken out by slot, never through a key's own
-      // `Equal` or `Hash`); should it throw all the same, the waiters are still answered.
+      // `Equal` or `Hash`); should it throw all the same, the entry goes (by its slot, so that
+      // nothing is left behind) and the waiters are still answered.
       this.runFork(Effect.logError("ChronoCache: storing a result failed", Cause.die(defect)).pipe(this.annotate))
+      if (this.slots.state[slot] !== FREE) this.entries.remove(slot)
     }
     this.answer(load, answer)
   }

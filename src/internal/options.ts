@@ -51,7 +51,10 @@ export const decodeDuration = (
 ): Effect.Effect<Duration.Duration, InvalidOptionsError> =>
   Effect.suspend(() => {
     try {
-      if (typeof input === "number" && Number.isNaN(input)) {
+      if (
+        (typeof input === "number" && Number.isNaN(input)) ||
+        (Array.isArray(input) && input.some((part) => typeof part === "number" && Number.isNaN(part)))
+      ) {
         return Effect.fail(invalid(option, "must be a duration, got NaN"))
       }
       if (isNegative(input)) {
