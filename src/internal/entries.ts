@@ -157,6 +157,7 @@ export class Entries<K, V, E> {
         this.lru.touch(KeptSome.slotOf(ref))
         return ref as Option.Option<V>
       }
+      if (ref === undefined) return Option.none()
     }
     return this.hitOptionSlow(key)
   }
@@ -323,7 +324,6 @@ export class Entries<K, V, E> {
     this.releaseWeak(slot)
     slots.values[slot] = undefined
     if (slots.exits !== undefined) slots.exits[slot] = undefined
-    this.index.unkeep(slot)
   }
 
   /** Forgets the weak cell in `slot`, if any, so that no notice comes for it. */
@@ -349,7 +349,9 @@ export class Entries<K, V, E> {
     if (cause === SIZE || !this.slots.loads.has(slot)) {
       this.remove(slot)
     } else {
+      // Demoted: the key stays in the index, but no longer for a success.
       this.unlink(slot)
+      this.index.unkeep(slot)
       this.slots.state[slot] = PENDING
     }
   }

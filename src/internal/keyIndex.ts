@@ -14,15 +14,15 @@
  * References. The index holds, for each key, a reference to its slot: the slot number (a
  * small integer, which the map stores unboxed), or the entry's kept `Option`. A kept Option
  * is `Option.some(value)` of a strong success, made by the first `getOptionSync` hit of the
- * entry (`keep`) and carrying its slot number in a private field, so that a later hit reads
- * the Option and its slot from the one object the map returns, and allocates nothing. It is
- * what `Option.some` returns, with only that private field added, which no `Equal`,
- * `toJSON`, property enumeration or deep equality sees.
+ * entry (`keep`) and carrying its slot number in a non-enumerable property, so that a later
+ * hit reads the Option and its slot from the one object the map returns, and allocates
+ * nothing. It has `Option.some`'s prototype and `value`, and no other enumerable property,
+ * so no `Equal`, `toJSON`, property enumeration or deep equality tells it apart.
  *
  * Invariant: a kept Option stands for a slot only while that slot holds a strong success
- * of that very value. Whoever changes a slot's value or state, or takes it out of the
- * recency list, calls `unkeep` first (entries.ts: `store`, `unlink`); `set` puts a plain
- * number back, and `delete` and `clear` drop the reference. So a kept Option found in the
+ * of that very value. Whoever changes a slot's value or state while its key stays in the
+ * index calls `unkeep` (entries.ts: `store`, and `drop` when it demotes an entry to pending);
+ * `set` puts a plain number back, and `delete` and `clear` drop the reference. So a kept Option found in the
  * index is a fresh success of an untimed strong cache without any further check.
  *
  * Primitive keys never pay for structural hashing: the `Equal` check is one property
@@ -188,10 +188,8 @@ export class KeyIndex<K> {
   /** Removes `slot` if it is the one held for its key; says whether it was. */
   delete(slot: number): boolean {
     if (!this.slots.isStructural(slot)) {
-      const key = this.slots.keys[slot] as K
-      const ref = this.primitive.get(key)
-      if (ref === undefined || slotOfRef(ref) !== slot) return false
-      this.primitive.delete(key)
+      if (this.refOf(slot) === undefined) return false
+      this.primitive.delete(this.slots.keys[slot] as K)
       return true
     }
     const hash = this.slots.hashOf(slot)
